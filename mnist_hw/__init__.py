@@ -1,0 +1,1 @@
+"""mnist_hw: one-hidden-layer MLPs on MNIST for the four questions of the assignment."""

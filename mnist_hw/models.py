@@ -1,0 +1,177 @@
+"""The one-hidden-layer MLPs of the assignment, and a stack that trains many of them in lockstep."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def check_activation(name: str | None, allow_none: bool = False) -> None:
+    """Raise a ValueError naming the allowed activations if `name` is not one of them."""
+    if name is None and allow_none:
+        return
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+
+
+class SimpleMLP(nn.Module):
+    """in -> hidden -> out, one hidden activation and an optional output activation."""
+
+    def __init__(self, in_features: int, hidden: int, out_features: int, activation: str = "relu",
+                 output_activation: str | None = None):
+        super().__init__()
+        check_activation(activation)
+        check_activation(output_activation, allow_none=True)
+        if hidden <= 0:
+            raise ValueError(f"hidden must be a positive integer, got {hidden}")
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.activation = ACTIVATIONS[activation]()
+        self.fc2 = nn.Linear(hidden, out_features)
+        if output_activation is not None:
+            self.activation_output = ACTIVATIONS[output_activation]()
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.fc2(self.activation(self.fc1(x)))
+        return self.activation_output(out) if hasattr(self, "activation_output") else out
+
+    @property
+    def activation_name(self) -> str:
+        return _name(self.activation)
+
+    @property
+    def output_activation_name(self) -> str | None:
+        return _name(self.activation_output) if hasattr(self, "activation_output") else None
+
+
+class RegressionMLP(SimpleMLP):
+    """The Q4 autoencoder: 784 -> hidden -> 784 with a squashing output (pixels live in [0, 1])."""
+
+    def __init__(self, hidden: int = 50, activation: str = "relu", output_activation: str | None = "sigmoid"):
+        super().__init__(784, hidden, 784, activation, output_activation)
+
+
+def _name(module: nn.Module) -> str:
+    return next(k for k, cls in ACTIVATIONS.items() if type(module) is cls)
+
+
+def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.Module:
+    """Build `cls(*args, **kwargs)` with PyTorch's default init drawn from `seed` alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(*args, **kwargs)
+
+
+_DERIVATIVE = {  # activation'(h) written through a = activation(h), which the forward pass keeps
+    "sigmoid": lambda h, a: a * (1 - a),
+    "relu": lambda h, a: (h > 0).to(a.dtype),
+    "tanh": lambda h, a: 1 - a * a,
+}
+
+
+class MLPStack:
+    """M SimpleMLPs on one input stream, trained in lockstep with hand-derived gradients.
+
+    The hidden units of all models are concatenated into one wide first layer and the second layer is
+    block-diagonal, so every model sees only its own units: each is trained exactly as it would be alone,
+    but a step costs one set of matrix products instead of M. The backward pass is written out because
+    autograd's per-node overhead dominates a 784-h-2 model at batch size 2 (tests check it against autograd).
+    All parameters live in one flat buffer so an optimizer step is a handful of tensor operations.
+    """
+
+    def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu"):
+        if not models:
+            raise ValueError("MLPStack needs at least one model")
+        first = models[0]
+        self.in_features, self.out_features = first.fc1.in_features, first.fc2.out_features
+        self.output_activation = first.output_activation_name
+        if any((m.fc1.in_features, m.fc2.out_features, m.output_activation_name)
+               != (self.in_features, self.out_features, self.output_activation) for m in models):
+            raise ValueError("models in one stack must share input size, output size and output activation")
+        self.hidden = [m.fc1.out_features for m in models]
+        self.activations = [m.activation_name for m in models]
+        M, O, D, U = len(models), self.out_features, self.in_features, sum(self.hidden)
+        shapes = {"W1": (U, D), "b1": (U,), "W2": (M * O, U), "b2": (M * O,)}
+        numel = sum(torch.Size(s).numel() for s in shapes.values())
+        self.params = torch.zeros(numel, device=device)
+        self.grad = torch.zeros(numel, device=device)
+        self.W1, self.b1, self.W2, self.b2 = _views(self.params, shapes.values())
+        self.gW1, self.gb1, self.gW2, self.gb2 = _views(self.grad, shapes.values())
+        self.block = torch.zeros(M * O, U, device=device)  # 1 where W2 connects a model's units to its outputs
+        units = torch.repeat_interleave(torch.arange(M), torch.tensor(self.hidden))
+        self.block[torch.arange(M * O).div(O, rounding_mode="floor")[:, None] == units[None, :]] = 1
+        self.unit_masks = {a: torch.tensor([a == self.activations[m] for m in units.tolist()], device=device)
+                           for a in sorted(set(self.activations))}
+        with torch.no_grad():
+            for m, model, s in zip(range(M), models, self._unit_slices()):
+                self.W1[s] = model.fc1.weight
+                self.b1[s] = model.fc1.bias
+                self.W2[m * O:(m + 1) * O, s] = model.fc2.weight
+                self.b2[m * O:(m + 1) * O] = model.fc2.bias
+
+    def __len__(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def device(self) -> torch.device:
+        return self.params.device
+
+    def _unit_slices(self) -> list[slice]:
+        ends = torch.tensor(self.hidden).cumsum(0).tolist()
+        return [slice(e - h, e) for h, e in zip(self.hidden, ends)]
+
+    def _per_unit(self, fn: Callable[[str], Tensor]) -> Tensor:
+        """Combine fn(kind) over the activation kinds present, each kind on its own hidden units."""
+        kinds = list(self.unit_masks)
+        out = fn(kinds[0])
+        for kind in kinds[1:]:
+            out = torch.where(self.unit_masks[kind], fn(kind), out)
+        return out
+
+    def forward(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+        """Outputs (B, M, out) of every model for inputs x (B, in), and what backward needs."""
+        h = torch.addmm(self.b1, x, self.W1.t())
+        a = self._per_unit(lambda kind: getattr(torch, kind)(h))
+        out = torch.addmm(self.b2, a, self.W2.t())
+        if self.output_activation is not None:
+            out = getattr(torch, self.output_activation)(out)
+        return out.view(len(x), len(self), self.out_features), (h, a, out)
+
+    def backward(self, x: Tensor, cache: tuple[Tensor, Tensor, Tensor], dout: Tensor) -> None:
+        """Write d(sum of the models' losses)/d(parameters) into self.grad, given dL/d(outputs) (B, M, out)."""
+        h, a, out = cache
+        dz = dout.reshape(len(x), -1)
+        if self.output_activation is not None:
+            dz = dz * _DERIVATIVE[self.output_activation](None, out)
+        torch.mm(dz.t(), a, out=self.gW2)
+        if len(self) > 1:
+            self.gW2.mul_(self.block)
+        torch.sum(dz, 0, out=self.gb2)
+        da = dz @ self.W2
+        dh = self._per_unit(lambda kind: _DERIVATIVE[kind](h, a)).mul_(da)
+        torch.mm(dh.t(), x, out=self.gW1)
+        torch.sum(dh, 0, out=self.gb1)
+
+    def to_models(self) -> list[SimpleMLP]:
+        """The stacked models as independent SimpleMLPs (copies of the current weights)."""
+        O, models = self.out_features, []
+        for m, (hid, act, s) in enumerate(zip(self.hidden, self.activations, self._unit_slices())):
+            model = SimpleMLP(self.in_features, hid, O, act, self.output_activation).to(self.device)
+            with torch.no_grad():
+                model.fc1.weight.copy_(self.W1[s])
+                model.fc1.bias.copy_(self.b1[s])
+                model.fc2.weight.copy_(self.W2[m * O:(m + 1) * O, s])
+                model.fc2.bias.copy_(self.b2[m * O:(m + 1) * O])
+            models.append(model)
+        return models
+
+
+def _views(buffer: Tensor, shapes) -> list[Tensor]:
+    out, offset = [], 0
+    for shape in shapes:
+        n = torch.Size(shape).numel()
+        out.append(buffer[offset:offset + n].view(shape))
+        offset += n
+    return out

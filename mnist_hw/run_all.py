@@ -1,0 +1,55 @@
+"""Execute the assignment's notebooks in order with papermill and print a one-screen summary.
+
+usage: python -m mnist_hw.run_all [--fresh] [NOTEBOOK ...]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import papermill as pm
+
+from .plots import figures_dir
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ORDER = ["q1_binary_batch_size.ipynb"]
+
+
+def headline_q1(out: Path) -> str:
+    """Mean test accuracy per batch size."""
+    r = pd.read_csv(out / "q1_results.csv").groupby("batch_size")["test_acc"].mean()
+    return "test acc " + ", ".join(f"b{b}: {a:.2f}%" for b, a in r.items())
+
+
+HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", default=ORDER, help="notebooks to run (default: all, in order)")
+    parser.add_argument("--fresh", action="store_true", help="start every sweep over instead of resuming finished rows")
+    args = parser.parse_args(argv)
+    out, rows = figures_dir(), []
+    for name in args.notebooks:
+        path = NOTEBOOKS / name
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(path, path, parameters={"resume": False} if args.fresh else {}, cwd=str(NOTEBOOKS),
+                                kernel_name="python3")
+        except pm.PapermillExecutionError as err:
+            print(f"\n{name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
+                  f"(the executed notebook with the traceback is {path})", file=sys.stderr)
+            return 1
+        rows.append((name, time.perf_counter() - start, HEADLINES[name](out)))
+    print(f"\n{'notebook':<32}{'wall':>8}  headline")
+    for name, seconds, headline in rows:
+        print(f"{name:<32}{seconds:>7.1f}s  {headline}")
+    print(f"{'total':<32}{sum(r[1] for r in rows):>7.1f}s  (figures and CSVs in {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Shared fixtures: tiny synthetic data for unit tests, the real MNIST folder for notebook tests."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_hw.data import RAW_MD5, mnist_root
+
+
+def pytest_configure(config):
+    # Notebook runs under test write figures and CSVs to a scratch folder, never into the repository's figures/.
+    os.environ.setdefault("MNIST_HW_FIGURES", str(Path(config.rootpath) / ".pytest_cache" / "figures"))
+
+
+@pytest.fixture
+def blobs():
+    """200 points of 3 well-separated Gaussian classes in 20 dimensions."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 3
+    x = torch.randn(200, 20, generator=g) + 3 * torch.nn.functional.one_hot(y, 20).float()
+    return x, y
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The MNIST data root, or skip when the raw files are not on this machine."""
+    root = mnist_root()
+    if not all((root / "MNIST" / "raw" / f).is_file() for f in RAW_MD5):
+        pytest.skip(f"MNIST raw files not found under {root} (set MNIST_HW_DATA)")
+    return root

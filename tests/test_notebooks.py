@@ -1,0 +1,38 @@
+"""Notebooks run headless through papermill on real MNIST with tiny parameters."""
+from pathlib import Path
+
+import pandas as pd
+import papermill as pm
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute(name: str, tmp_path: Path, **parameters) -> Path:
+    """Run notebooks/<name> with parameters, writing its figures and CSVs under tmp_path; return that folder."""
+    out = tmp_path / "figures"
+    pm.execute_notebook(NOTEBOOKS / name, tmp_path / name, parameters={"figures": str(out), **parameters},
+                        cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+    return out
+
+
+def test_q1_smoke_run_writes_results(mnist_dir, tmp_path):
+    out = execute("q1_binary_batch_size.ipynb", tmp_path, epochs=1, batch_sizes=[64, 512], seeds=[0, 1])
+    results = pd.read_csv(out / "q1_results.csv")
+    assert sorted(zip(results.seed, results.batch_size)) == [(0, 64), (0, 512), (1, 64), (1, 512)]
+    assert (results.test_acc > 97).all() and (results.time_s > 0).all()
+    assert (out / "q1_batch_size.png").stat().st_size > 10_000
+    assert len(pd.read_csv(out / "q1_summary.csv")) == 2
+
+
+@pytest.mark.parametrize("parameters,error", [
+    ({"batch_size": [16]}, "unknown parameter 'batch_size'"),
+    ({"batch_sizes": "16, 64"}, "parameter 'batch_sizes' must be list[int]"),
+    ({"batch_sizes": [0]}, "batch_sizes must be positive"),
+    ({"activation": "swish"}, "activation must be one of"),
+    ({"device": "tpu"}, "device must be one of"),
+])
+def test_q1_bad_parameters_fail_before_training(mnist_dir, tmp_path, parameters, error):
+    with pytest.raises(pm.PapermillExecutionError, match=error.replace("[", r"\[").replace("]", r"\]")):
+        execute("q1_binary_batch_size.ipynb", tmp_path, **parameters)
+    assert not (tmp_path / "figures" / "q1_results.csv").exists()
