@@ -15,7 +15,7 @@ import papermill as pm
 from .plots import figures_dir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ["q1_binary_batch_size.ipynb"]
+ORDER = ["q1_binary_batch_size.ipynb", "q2_ten_digits_grid.ipynb"]
 
 
 def headline_q1(out: Path) -> str:
@@ -24,7 +24,14 @@ def headline_q1(out: Path) -> str:
     return "test acc " + ", ".join(f"b{b}: {a:.2f}%" for b, a in r.items())
 
 
-HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1}
+def headline_q2(out: Path) -> str:
+    """The best grid configuration by validation accuracy, and its test accuracy."""
+    g = pd.read_csv(out / "q2_grid.csv")
+    b = g.loc[g.val_acc.idxmax()]
+    return f"best: {b.optimizer} lr {b.lr:g}, batch {b.batch_size}, {b.hidden} {b.activation} -> test {b.test_acc:.2f}%"
+
+
+HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q2_ten_digits_grid.ipynb": headline_q2}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,19 +18,19 @@ KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
 
 def train_group(configs: Sequence[TrainConfig], splits: Splits, out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train configurations that share batch size, optimizer, lr, epochs and seed in lockstep on one stream.
+    """Train configurations that share one minibatch stream (see _stream) in lockstep.
 
     Each model is initialised exactly as it would be alone (same seed), so the result equals separate runs;
     the time column is the group's wall time, shared by its models.
     """
-    shared = {(c.batch_size, c.optimizer, c.lr, c.epochs, c.seed) for c in configs}
+    shared = {_stream(c) for c in configs}
     if len(shared) != 1:
-        raise ValueError(f"a lockstep group must share batch_size, optimizer, lr, epochs and seed, got {sorted(shared)}")
+        raise ValueError(f"a lockstep group must share seed, batch_size, optimizer, lr, schedule and epochs, got {sorted(shared)}")
     c0, device = configs[0], splits.train.x.device
     in_features = splits.train.x.shape[1]
     stack = MLPStack([seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs], device)
     history = fit(stack, splits.train, epochs=c0.epochs, batch_size=c0.batch_size, optimizer=c0.optimizer, lr=c0.lr,
-                  seed=c0.seed, val=splits.val)
+                  schedule=c0.schedule, seed=c0.seed, val=splits.val)
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds
@@ -50,9 +50,10 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     csv = Path(csv) if csv else None
     curves_csv = csv.with_name(csv.stem + "_curves.csv") if csv else None
     done, curves = _previous(csv, curves_csv, resume)
-    todo = [c for c in configs if _key(c) not in set(map(tuple, done[KEY].itertuples(index=False)))]
-    group_of = (lambda c: (c.seed, c.batch_size, c.optimizer, c.lr, c.epochs)) if lockstep else id
-    todo.sort(key=lambda c: (c.seed, c.batch_size, c.optimizer, c.lr, c.epochs))
+    finished = set(map(tuple, done[KEY].itertuples(index=False)))
+    todo = [c for c in configs if _key(c) not in finished]
+    todo.sort(key=_stream)
+    group_of = _stream if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     splits_cache: dict[int, Splits] = {}
     with tqdm(total=len(todo), desc="configurations", disable=not progress) as bar:
@@ -65,10 +66,22 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
                 _append(rows, csv)
                 _append(group_curves, curves_csv)
             bar.update(len(group))
+    return _select(done, configs, sort=True), _select(curves, configs, sort=False)
+
+
+def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> pd.DataFrame:
+    """Rows of `table` that belong to `configs` (a resumed CSV may hold others), optionally in their order."""
+    if table.empty:
+        return table
     order = {_key(c): i for i, c in enumerate(configs)}
-    done = done[[k in order for k in map(tuple, done[KEY].itertuples(index=False))]]
-    done = done.assign(_order=[order[k] for k in map(tuple, done[KEY].itertuples(index=False))])
-    return done.sort_values("_order").drop(columns="_order").reset_index(drop=True), curves
+    rank = pd.Series([order.get(k, -1) for k in map(tuple, table[KEY].itertuples(index=False))], index=table.index)
+    table = table.loc[rank >= 0]
+    return table.loc[rank[rank >= 0].sort_values(kind="stable").index].reset_index(drop=True) if sort else table.reset_index(drop=True)
+
+
+def _stream(c: TrainConfig) -> tuple:
+    """What configurations must share to train in lockstep."""
+    return c.seed, c.batch_size, c.optimizer, c.lr, c.schedule, c.epochs
 
 
 def _key(c: TrainConfig) -> tuple:
@@ -98,3 +111,21 @@ def mean_std(results: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -
     stats = results.groupby(list(by))[list(columns)].agg(["mean", "std"])
     return pd.DataFrame({c: [f"{m:.2f} ± {s:.2f}" if pd.notna(s) else f"{m:.2f}"
                              for m, s in zip(stats[c]["mean"], stats[c]["std"])] for c in columns}, index=stats.index)
+
+
+def highlight_best(table: pd.DataFrame, by: str, score: str) -> pd.DataFrame:
+    """CSS for a Styler: best row per `by` group (yellow for the first group, orange after) and worst row (red)."""
+    css = pd.DataFrame("", index=table.index, columns=table.columns)
+    for i, (_, group) in enumerate(table.groupby(by, sort=False)):
+        css.loc[group[score].idxmax(), :] = "background-color: " + ("#fff3a0" if i == 0 else "#ffd199")
+    css.loc[table[score].idxmin(), :] = "background-color: #ffb3b3"
+    return css
+
+
+def time_groups(results: pd.DataFrame) -> pd.Series:
+    """Training wall time per lockstep group (or per configuration when trained alone), labelled by its stream."""
+    results = results.assign(group=[f"batch {b}, {o} lr {lr:g}" for b, o, lr in
+                                    zip(results.batch_size, results.optimizer, results.lr)])
+    per_group = results.groupby("group", sort=False)
+    single = (per_group.models_in_step.first() == 1).all() and per_group.size().max() > 1
+    return per_group.time_s.sum() if single else per_group.time_s.first()

@@ -1,6 +1,7 @@
 """Device selection, optimizers, the timed training loop and evaluation."""
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from .models import ACTIVATIONS, MLPStack
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -50,6 +52,7 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 64
     seed: int = 0
+    schedule: str = "constant"
 
     def __post_init__(self):
         for name in ("hidden", "epochs", "batch_size"):
@@ -62,6 +65,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
 
 
 class SGD:
@@ -121,14 +126,22 @@ def evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], Loss
     return result
 
 
+def learning_rate(lr: float, schedule: str, progress: float) -> float:
+    """The learning rate at `progress` (0 to 1) of training: constant, or cosine decay from lr to 0."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
+    return lr if schedule == "constant" else lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def fit(stack: MLPStack, train: Split, *, epochs: int, batch_size: int, optimizer: str = "adam", lr: float = 1e-3,
-        seed: int = 0, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | None = None,
+        schedule: str = "constant", seed: int = 0, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | None = None,
         sample_weights: Tensor | None = None, progress: bool = False) -> History:
     """Train every model of the stack on the same seeded minibatch stream; return the timed history."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     opt, gen, device = make_optimizer(optimizer, stack, lr), generator(seed, "shuffle"), stack.device
-    seconds, rows = 0.0, []
+    learning_rate(lr, schedule, 0.0)  # validate before the first step
+    seconds, rows, step, total_steps = 0.0, [], 0, epochs * math.ceil(len(train) / batch_size)
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", leave=False, disable=not progress):
         synchronize(device)
         start = time.perf_counter()
@@ -139,7 +152,9 @@ def fit(stack: MLPStack, train: Split, *, epochs: int, batch_size: int, optimize
             out, cache = stack.forward(xb)
             losses, dout = loss(out, yb)
             stack.backward(xb, cache, dout)
+            opt.lr = learning_rate(lr, schedule, step / total_steps)
             opt.step()
+            step += 1
             total.add_(losses, alpha=len(idx))
         synchronize(device)
         seconds += time.perf_counter() - start

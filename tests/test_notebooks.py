@@ -36,3 +36,25 @@ def test_q1_bad_parameters_fail_before_training(mnist_dir, tmp_path, parameters,
     with pytest.raises(pm.PapermillExecutionError, match=error.replace("[", r"\[").replace("]", r"\]")):
         execute("q1_binary_batch_size.ipynb", tmp_path, **parameters)
     assert not (tmp_path / "figures" / "q1_results.csv").exists()
+
+
+def test_q2_smoke_run_writes_the_grid(mnist_dir, tmp_path):
+    out = execute("q2_ten_digits_grid.ipynb", tmp_path, epochs=1, hidden_sizes=[8, 32], batch_sizes=[1024],
+                  extension_hidden=[64])
+    grid = pd.read_csv(out / "q2_grid.csv")
+    assert len(grid) == 2 * 2 * 2 and set(grid.hidden) == {8, 32} and (grid.models_in_step == 4).all()
+    assert grid.test_acc.max() > 80 and len(pd.read_csv(out / "q2_wide.csv")) == 1
+    for name in ("q2_accuracy_vs_hidden", "q2_time", "q2_learning_curves", "q2_wider_hidden"):
+        assert (out / f"{name}.png").exists()
+
+
+def test_q2_sequential_mode_times_each_configuration(mnist_dir, tmp_path):
+    out = execute("q2_ten_digits_grid.ipynb", tmp_path, epochs=1, hidden_sizes=[8], batch_sizes=[1024],
+                  extension_hidden=[], lockstep=False, optimizers=["adam"], lrs=[0.001])
+    grid = pd.read_csv(out / "q2_grid.csv")
+    assert len(grid) == 2 and (grid.models_in_step == 1).all() and grid.time_s.nunique() == 2
+
+
+def test_q2_unpaired_optimizers_and_lrs_fail(mnist_dir, tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match="pair up by position"):
+        execute("q2_ten_digits_grid.ipynb", tmp_path, lrs=[0.001])
