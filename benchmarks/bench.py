@@ -1,13 +1,16 @@
 """Classic PyTorch pipeline vs mnist_hw, side by side in one process, on the same data and device.
 
-classic : torchvision MNIST + ToTensor/Normalize transforms + Subset + DataLoader, nn.Module, torch.optim, autograd
-mnist_hw: in-memory tensors, hand-derived backward, fused optimizer kernels (and lockstep stacks for grids)
+classic : torchvision MNIST + ToTensor/Normalize transforms + Subset + DataLoader, nn.Module, torch.optim, autograd,
+          one model at a time
+mnist_hw: in-memory tensors, hand-derived backward, the fused Adam kernel, lockstep stacks for the Q2 grid
 
-Prints seconds per epoch for each case and the speed-up ratio. Example: python benchmarks/bench.py --dry-run
+Prints seconds per epoch of each case, the speed-up, and mnist_hw's achieved GFLOP/s against a measured
+matrix-multiply peak of the same machine. Example: python benchmarks/bench.py --dry-run
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import time
 
@@ -16,57 +19,104 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
-from mnist_hw.data import MEAN, STD, ensure_mnist, generator, load_splits
-from mnist_hw.models import MLPStack, SimpleMLP, seeded
+from mnist_hw.data import MEAN, STD, Split, ensure_mnist, generator, load_splits
+from mnist_hw.losses import MSE
+from mnist_hw.models import MLPStack, RegressionMLP, SimpleMLP, seeded
 from mnist_hw.training import fit, resolve_device, synchronize
 
+Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
+           for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
 
-def classic_epoch(root, digits, batch_size: int, model: torch.nn.Module, device, max_steps: int | None) -> float:
-    """Seconds for one epoch of the textbook loop (extrapolated from max_steps when given)."""
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
-    ds = datasets.MNIST(root, train=True, transform=tf)
-    keep = torch.isin(ds.targets, torch.tensor(digits)).nonzero().flatten().tolist()
-    loader = DataLoader(Subset(ds, keep[: int(0.8 * len(keep))]), batch_size=batch_size, shuffle=True,
-                        generator=generator(0, "shuffle"))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+def classic_epoch(ds, batch_size: int, model: torch.nn.Module, optimizer: str, lr: float, device,
+                  max_steps: int | None, autoencoder: bool = False) -> float:
+    """Seconds for one epoch of the textbook loop over ds (extrapolated from max_steps steps when given)."""
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=True, generator=generator(0, "shuffle"))
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
     steps = len(loader) if max_steps is None else min(max_steps, len(loader))
     synchronize(device)
     start = time.perf_counter()
-    for step, (x, y) in enumerate(loader):
-        if step == steps:
-            break
+    for x, y in itertools.islice(loader, steps):
         x, y = x.to(device).flatten(1), y.to(device)
         opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        out = model(x)
+        (F.mse_loss(out, x) if autoencoder else F.cross_entropy(out, y)).backward()
         opt.step()
     synchronize(device)
     return (time.perf_counter() - start) * len(loader) / steps
 
 
-def ours_epoch(train, batch_size: int, stack: MLPStack) -> float:
-    """Seconds for one epoch of mnist_hw's fit."""
-    return fit(stack, train, epochs=1, batch_size=batch_size).seconds
+def torchvision_split(root, digits, normalize: bool) -> Subset:
+    """The classic dataset: per-item PIL -> ToTensor (-> Normalize), restricted to digits, first 80 %."""
+    tf = [transforms.ToTensor()] + ([transforms.Normalize((MEAN,), (STD,))] if normalize else [])
+    ds = datasets.MNIST(root, train=True, transform=transforms.Compose(tf))
+    keep = torch.isin(ds.targets, torch.tensor(digits)).nonzero().flatten().tolist()
+    return Subset(ds, keep[: int(0.8 * len(keep))])
+
+
+def stack_flops(stack: MLPStack, samples: int) -> float:
+    """Floating-point operations of one training pass: forward, loss gradient and backward matrix products."""
+    units, outs = sum(stack.hidden), len(stack) * stack.out_features
+    return samples * (4 * stack.in_features * units + 6 * units * outs)
+
+
+def matmul_peak(device, n: int = 2048, reps: int = 10) -> float:
+    """GFLOP/s of a large float32 matrix multiply on this device (the machine's practical ceiling)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    synchronize(device)
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps (default: cpu)")
-    parser.add_argument("--hidden", type=int, default=16, help="hidden units of the Q1 model (default: 16)")
+    parser.add_argument("--classic-steps", type=int, default=40,
+                        help="steps timed per classic Q2/Q4 configuration, extrapolated to an epoch (default: 40)")
     parser.add_argument("--dry-run", action="store_true", help="a few steps per case, to check that it runs")
     args = parser.parse_args()
     device, root = resolve_device(args.device), ensure_mnist()
-    max_steps = 20 if args.dry_run else None
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"device {device}")
-    splits = load_splits((0, 1), seed=0, root=root, device=device)
-    train = splits.train if not args.dry_run else splits.train.subset(torch.arange(40 * 128, device=device))
-    print(f"{'case':<28}{'classic s/epoch':>16}{'mnist_hw s/epoch':>18}{'speed-up':>10}")
-    for batch_size in (2, 128):
-        model = seeded(0, SimpleMLP, 784, args.hidden, 2).to(device)
-        classic = classic_epoch(root, [0, 1], batch_size, model, device, max_steps)
-        ours = ours_epoch(train, batch_size, MLPStack([seeded(0, SimpleMLP, 784, args.hidden, 2)], device))
-        ours *= len(splits.train) / len(train)
-        print(f"{f'Q1 0-vs-1, batch {batch_size}':<28}{classic:>16.3f}{ours:>18.3f}{classic / ours:>9.1f}x")
+    few = 10 if args.dry_run else None
+    print(f"# {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {device}")
+    peak = matmul_peak(device)
+    print(f"# float32 matmul peak (2048^3): {peak:.0f} GFLOP/s")
+    print(f"{'case':<30}{'classic s/epoch':>16}{'mnist_hw s/epoch':>18}{'speed-up':>10}{'GFLOP/s':>9}{'of peak':>9}")
+
+    def report(case, classic, ours, flops):
+        print(f"{case:<30}{classic:>16.2f}{ours:>18.3f}{classic / ours:>9.1f}x{flops / ours / 1e9:>9.1f}"
+              f"{flops / ours / 1e9 / peak:>9.1%}")
+
+    def ours_epoch(stack, train, **kw):
+        part = train.subset(torch.arange(min(len(train), 64 * kw["batch_size"]), device=device)) if args.dry_run else train
+        return fit(stack, part, epochs=1, **kw).seconds * len(train) / len(part)
+
+    q1, q1_ds = load_splits((0, 1), seed=0, root=root, device=device), torchvision_split(root, [0, 1], True)
+    for b in (2, 128):
+        classic = classic_epoch(q1_ds, b, seeded(0, SimpleMLP, 784, 16, 2).to(device), "adam", 1e-3, device, few)
+        stack = MLPStack([seeded(0, SimpleMLP, 784, 16, 2)], device)
+        report(f"Q1 0-vs-1, batch {b}", classic, ours_epoch(stack, q1.train, batch_size=b), stack_flops(stack, len(q1.train)))
+
+    q2, q2_ds = load_splits(range(10), seed=0, root=root, device=device), torchvision_split(root, list(range(10)), True)
+    steps = min(few or args.classic_steps, args.classic_steps)
+    classic = sum(classic_epoch(q2_ds, b, seeded(0, SimpleMLP, 784, h, 10, a).to(device), o, lr, device, steps)
+                  for b, o, lr, h, a in Q2_GRID)
+    ours = flops = 0.0
+    for (b, o, lr), group in itertools.groupby(Q2_GRID, key=lambda c: c[:3]):
+        stack = MLPStack([seeded(0, SimpleMLP, 784, h, 10, a) for *_, h, a in group], device)
+        ours += ours_epoch(stack, q2.train, batch_size=b, optimizer=o, lr=lr)
+        flops += stack_flops(stack, len(q2.train))
+    report("Q2 grid (48 models)", classic, ours, flops)
+
+    q4 = load_splits(range(10), seed=0, root=root, standardize=False, device=device)
+    classic = classic_epoch(torchvision_split(root, list(range(10)), False), 128, seeded(0, RegressionMLP).to(device),
+                            "adam", 1e-3, device, steps, autoencoder=True)
+    stack = MLPStack([seeded(0, RegressionMLP)], device)
+    report("Q4 autoencoder, batch 128", classic,
+           ours_epoch(stack, Split(q4.train.x, q4.train.x), batch_size=128, loss=MSE()), stack_flops(stack, len(q4.train)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def execute(name: str, tmp_path: Path, **parameters) -> Path:
     """Run notebooks/<name> with parameters, writing its figures and CSVs under tmp_path; return that folder."""
     out = tmp_path / "figures"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(NOTEBOOKS / name, tmp_path / name, parameters={"figures": str(out), **parameters},
                         cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
     return out
@@ -23,6 +24,14 @@ def test_q1_smoke_run_writes_results(mnist_dir, tmp_path):
     assert (results.test_acc > 97).all() and (results.time_s > 0).all()
     assert (out / "q1_batch_size.png").stat().st_size > 10_000
     assert len(pd.read_csv(out / "q1_summary.csv")) == 2
+
+
+def test_q1_rerun_gives_identical_results(mnist_dir, tmp_path):
+    tables = []
+    for run in ("a", "b"):
+        out = execute("q1_binary_batch_size.ipynb", tmp_path / run, epochs=1, batch_sizes=[256], seeds=[3], resume=False)
+        tables.append(pd.read_csv(out / "q1_results.csv").drop(columns="time_s"))
+    pd.testing.assert_frame_equal(*tables)
 
 
 @pytest.mark.parametrize("parameters,error", [

@@ -124,3 +124,22 @@ def test_sweep_writes_rows_as_they_finish_and_resumes(blobs, tmp_path):
 def test_mean_std_formats_groups():
     df = pd.DataFrame({"b": [1, 1, 2], "acc": [1.0, 3.0, 5.0]})
     assert mean_std(df, ["b"], ["acc"])["acc"].tolist() == ["2.00 ± 1.41", "5.00"]
+
+
+def test_interrupted_sweep_keeps_finished_rows_and_resumes(blobs, tmp_path):
+    x, y = blobs
+    splits = Splits(Split(x, y), Split(x[:30], y[:30]), Split(x[:30], y[:30]))
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2)]
+
+    def interrupted(seed):
+        if seed == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the third group loads
+        return splits
+
+    csv = tmp_path / "r.csv"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(configs, interrupted, 3, csv=csv, progress=False)
+    assert sorted(pd.read_csv(csv).seed) == [0, 1]
+    loaded = []
+    results, _ = run_sweep(configs, lambda s: loaded.append(s) or splits, 3, csv=csv, progress=False)
+    assert loaded == [2] and list(results.seed) == [0, 1, 2]
