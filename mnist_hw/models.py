@@ -99,13 +99,22 @@ class MLPStack:
         self.grad = torch.zeros(numel, device=device)
         self.W1, self.b1, self.W2, self.b2 = _views(self.params, shapes.values())
         self.gW1, self.gb1, self.gW2, self.gb2 = _views(self.grad, shapes.values())
+        # Units are laid out grouped by activation kind (each model's units stay contiguous), so every
+        # activation applies to one contiguous block instead of masking all units with every function.
+        self.unit_slices: list[slice] = [slice(0)] * M
+        self.kind_slices: list[tuple[str, slice]] = []
+        start = 0
+        for kind in sorted(set(self.activations)):
+            kind_start = start
+            for m in (m for m in range(M) if self.activations[m] == kind):
+                self.unit_slices[m] = slice(start, start + self.hidden[m])
+                start += self.hidden[m]
+            self.kind_slices.append((kind, slice(kind_start, start)))
         self.block = torch.zeros(M * O, U, device=device)  # 1 where W2 connects a model's units to its outputs
-        units = torch.repeat_interleave(torch.arange(M), torch.tensor(self.hidden))
-        self.block[torch.arange(M * O).div(O, rounding_mode="floor")[:, None] == units[None, :]] = 1
-        self.unit_masks = {a: torch.tensor([a == self.activations[m] for m in units.tolist()], device=device)
-                           for a in sorted(set(self.activations))}
+        for m, s in enumerate(self.unit_slices):
+            self.block[m * O:(m + 1) * O, s] = 1
         with torch.no_grad():
-            for m, model, s in zip(range(M), models, self._unit_slices()):
+            for m, model, s in zip(range(M), models, self.unit_slices):
                 self.W1[s] = model.fc1.weight
                 self.b1[s] = model.fc1.bias
                 self.W2[m * O:(m + 1) * O, s] = model.fc2.weight
@@ -118,22 +127,19 @@ class MLPStack:
     def device(self) -> torch.device:
         return self.params.device
 
-    def _unit_slices(self) -> list[slice]:
-        ends = torch.tensor(self.hidden).cumsum(0).tolist()
-        return [slice(e - h, e) for h, e in zip(self.hidden, ends)]
-
-    def _per_unit(self, fn: Callable[[str], Tensor]) -> Tensor:
-        """Combine fn(kind) over the activation kinds present, each kind on its own hidden units."""
-        kinds = list(self.unit_masks)
-        out = fn(kinds[0])
-        for kind in kinds[1:]:
-            out = torch.where(self.unit_masks[kind], fn(kind), out)
+    def _per_kind(self, fn: Callable[[str, slice], Tensor], like: Tensor) -> Tensor:
+        """Assemble fn(kind, units) over each activation kind's contiguous block of hidden units."""
+        if len(self.kind_slices) == 1:
+            return fn(*self.kind_slices[0])
+        out = torch.empty_like(like)
+        for kind, units in self.kind_slices:
+            out[:, units] = fn(kind, units)
         return out
 
     def forward(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
         """Outputs (B, M, out) of every model for inputs x (B, in), and what backward needs."""
         h = torch.addmm(self.b1, x, self.W1.t())
-        a = self._per_unit(lambda kind: getattr(torch, kind)(h))
+        a = self._per_kind(lambda kind, units: getattr(torch, kind)(h[:, units]), h)
         out = torch.addmm(self.b2, a, self.W2.t())
         if self.output_activation is not None:
             out = getattr(torch, self.output_activation)(out)
@@ -150,14 +156,14 @@ class MLPStack:
             self.gW2.mul_(self.block)
         torch.sum(dz, 0, out=self.gb2)
         da = dz @ self.W2
-        dh = self._per_unit(lambda kind: _DERIVATIVE[kind](h, a)).mul_(da)
+        dh = self._per_kind(lambda kind, units: _DERIVATIVE[kind](h[:, units], a[:, units]), h).mul_(da)
         torch.mm(dh.t(), x, out=self.gW1)
         torch.sum(dh, 0, out=self.gb1)
 
     def to_models(self) -> list[SimpleMLP]:
         """The stacked models as independent SimpleMLPs (copies of the current weights)."""
         O, models = self.out_features, []
-        for m, (hid, act, s) in enumerate(zip(self.hidden, self.activations, self._unit_slices())):
+        for m, (hid, act, s) in enumerate(zip(self.hidden, self.activations, self.unit_slices)):
             model = SimpleMLP(self.in_features, hid, O, act, self.output_activation).to(self.device)
             with torch.no_grad():
                 model.fc1.weight.copy_(self.W1[s])

@@ -14,7 +14,7 @@ def autograd_grads(model, x, loss_fn):
 
 def stack_grads(stack, m):
     """The gradient block of model m inside the stack."""
-    s = stack._unit_slices()[m]
+    s = stack.unit_slices[m]
     O = stack.out_features
     return [stack.gW1[s], stack.gb1[s], stack.gW2[m * O:(m + 1) * O, s], stack.gb2[m * O:(m + 1) * O]]
 
