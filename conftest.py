@@ -1,6 +1,14 @@
-"""nbval: compare notebook outputs without stderr, where tqdm progress bars live."""
+"""Repository-wide pytest set-up, shared by the unit tests and nbval's notebook runs."""
+import os
+from pathlib import Path
+
+
+def pytest_configure(config):
+    # Notebooks run under test write figures and CSVs to a scratch folder, never into the repository's figures/.
+    os.environ.setdefault("MNIST_HW_FIGURES", str(Path(config.rootpath) / ".pytest_cache" / "figures"))
 
 
 def pytest_collectstart(collector):
+    # tqdm progress bars write to stderr and differ on every run: nbval does not compare them.
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("text/html", "application/javascript", "stderr")

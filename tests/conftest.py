@@ -1,16 +1,10 @@
 """Shared fixtures: tiny synthetic data for unit tests, the real MNIST folder for notebook tests."""
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from mnist_hw.data import RAW_MD5, mnist_root
-
-
-def pytest_configure(config):
-    # Notebook runs under test write figures and CSVs to a scratch folder, never into the repository's figures/.
-    os.environ.setdefault("MNIST_HW_FIGURES", str(Path(config.rootpath) / ".pytest_cache" / "figures"))
 
 
 @pytest.fixture
