@@ -36,7 +36,7 @@ class Imbalanced:
         """Plain-language warnings about splits too small to score."""
         counts, out = self.counts()['"1"s'], []
         if counts["val"] == 0:
-            out.append(f'N={self.N}: the validation split holds no "1"s (only {counts["train"]} kept in total), '
+            out.append(f'N={self.N}: the validation split holds no "1"s (all {counts["train"]} kept went to training), '
                        "so validation F1 is undefined (n/a) and nothing positive can be tuned on it.")
         if counts["test (sparse)"] == 0:
             out.append(f'N={self.N}: the sparse test set holds no "1"s, so its F1 is undefined (n/a); '

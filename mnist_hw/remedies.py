@@ -5,21 +5,24 @@ model, so one evaluation serves MLPs, a nearest-centroid rule and a one-class de
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import Tensor
 from torchvision.ops import sigmoid_focal_loss
 from torchvision.transforms import v2
+from tqdm.auto import tqdm
 
 from .data import MEAN, STD, Split, generator
-from .imbalance import Imbalanced
+from .imbalance import Imbalanced, load_imbalanced
 from .losses import MSE, Autograd, CrossEntropy, LossGrad
-from .metrics import Confusion, prior_f1
+from .metrics import Confusion, prior_f1, show
 from .models import MLPStack, RegressionMLP, SimpleMLP, seeded
 from .training import TrainConfig, fit, predict, synchronize
 
@@ -207,3 +210,59 @@ def run_methods(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str], dete
     rows = pd.concat([score_rows(s, data) for s in scored], ignore_index=True)
     return rows.assign(N=data.N, seed=cfg.seed, batch_size=cfg.batch_size, prior=data.prior,
                        train_ones=counts["train"], val_ones=counts["val"], test_ones=counts["test (sparse)"])
+
+
+def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], cfg: TrainConfig, *,
+          ae_hidden: int = 32, ae_quantile: float = 0.99, root: str | None = None, device: torch.device | str = "cpu",
+          csv: Path | None = None, resume: bool = True, progress: bool = True) -> pd.DataFrame:
+    """Every N x seed x method; with csv, the table is rewritten after each N (an interrupted run keeps the
+    finished N) and, with resume, (N, seed) pairs already there with the same settings are not trained again.
+
+    The autoencoder sees only "0"s, whose split does not depend on N, so it is trained once per seed and reused.
+    """
+    settings = {"epochs": cfg.epochs, "hidden": cfg.hidden, "lr": cfg.lr, "ae_hidden": ae_hidden, "ae_quantile": ae_quantile}
+    rows = _previous(csv, settings, cfg.batch_size) if csv is not None and resume and csv.exists() else pd.DataFrame()
+    detectors: dict[int, Scored] = {}
+    for N in tqdm(N_list, desc="N", disable=not progress):
+        for seed in seeds:
+            if len(rows) and set(methods) <= set(rows.method[(rows.N == N) & (rows.seed == seed)]):
+                continue
+            data, run_cfg = load_imbalanced(N, seed, root, device), dataclasses.replace(cfg, seed=seed)
+            if "autoencoder" in methods and seed not in detectors:
+                tr, va = data.splits.train, data.splits.val
+                detectors[seed] = train_autoencoder(tr.subset(tr.y == 0), va.subset(va.y == 0), run_cfg, ae_hidden, ae_quantile)
+            new = run_methods(data, run_cfg, methods, detectors.get(seed)).assign(**settings)
+            rows = pd.concat([rows, new], ignore_index=True) if len(rows) else new
+        if csv is not None:
+            rows.to_csv(csv, index=False)
+    return rows[rows.N.isin(N_list) & rows.seed.isin(seeds) & rows.method.isin(methods)].reset_index(drop=True)
+
+
+def _previous(csv: Path, settings: dict, batch_size: int) -> pd.DataFrame:
+    """Rows of an earlier run trained with the same settings (the others are dropped)."""
+    rows = pd.read_csv(csv, keep_default_na=True)
+    same = (rows.batch_size == batch_size) if "batch_size" in rows else pd.Series(False, index=rows.index)
+    for key, value in settings.items():
+        same &= rows[key] == value if key in rows else False
+    return rows[same].astype({"weight": str}).reset_index(drop=True)
+
+
+def label(results: pd.DataFrame) -> pd.Series:
+    """'method' or 'method (weight)' for families with several weights."""
+    several = results.groupby("method")["weight"].transform("nunique") > 1
+    return results.method.where(~several, results.method + " (" + results.weight.astype(str) + ")")
+
+
+def stability(results: pd.DataFrame, column: str = "f1_full") -> pd.DataFrame:
+    """Per model label: worst mean and largest std over N of `column`, and its mean at the largest N; best first."""
+    stats = results.assign(label=label(results)).groupby(["label", "N"])[column].agg(["mean", "std"]).reset_index()
+    largest = stats[stats.N == stats.N.max()].set_index("label")["mean"]
+    table = stats.groupby("label").agg(worst_mean=("mean", "min"), largest_std=("std", "max"))
+    return table.assign(at_largest_N=largest).sort_values(["worst_mean", "at_largest_N"], ascending=False)
+
+
+def mean_pm(results: pd.DataFrame, index: Sequence[str], column: str, digits: int = 3) -> pd.Series:
+    """'mean ± std' of `column` over seeds per `index` group; 'n/a' where every value is undefined."""
+    stats = results.groupby(list(index))[column].agg(["mean", "std"])
+    return pd.Series([show(m, digits) if pd.isna(s) or pd.isna(m) else f"{m:.{digits}f} ± {s:.{digits}f}"
+                      for m, s in zip(stats["mean"], stats["std"])], index=stats.index, name=column)

@@ -15,7 +15,7 @@ import papermill as pm
 from .plots import figures_dir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ["q1_binary_batch_size.ipynb"]
+ORDER = ["q1_binary_batch_size.ipynb", "q3_imbalance.ipynb"]
 
 
 def headline_q1(out: Path) -> str:
@@ -24,7 +24,16 @@ def headline_q1(out: Path) -> str:
     return "test acc " + ", ".join(f"b{b}: {a:.2f}%" for b, a in r.items())
 
 
-HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1}
+def headline_q3(out: Path) -> str:
+    """The most stable method (best worst-case mean full-test F1 over N) and its mean full-test F1 at the largest N."""
+    from .remedies import stability
+
+    results = pd.read_csv(out / "q3_results.csv", dtype={"weight": str})
+    rank = stability(results)
+    return f"best stable: {rank.index[0]}, full-test F1 {rank.at_largest_N.iloc[0]:.3f} at N={results.N.max()}"
+
+
+HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q3_imbalance.ipynb": headline_q3}
 
 
 def main(argv: list[str] | None = None) -> int:

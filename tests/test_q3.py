@@ -148,7 +148,7 @@ def test_every_method_runs_and_learns_on_synthetic_data():
     assert len(rows) == len(METHODS) + 2 * 3  # weighted and resampled come with 4 factors each
     assert rows.f1_full.between(0, 1).all() and rows.f1_prior.between(0, 1).all()
     easy = rows.set_index(["method", "weight"]).loc[[("centroid", "1"), ("weighted", "n0/n1"), ("resampled", "n0/n1")]]
-    assert (easy.f1_full > 0.9).all()
+    assert (easy.f1_full > 0.8).all()
     with pytest.raises(ValueError, match="unknown methods"):
         run_methods(d, cfg, ["smote"])
 
