@@ -145,13 +145,14 @@ def load_splits(
     device: torch.device | str = "cpu",
 ) -> Splits:
     """MNIST restricted to `digits`, training set split at random into train/validation (seeded)."""
-    train = Split(*_prepare(load_mnist(True, root), digits, standardize))
-    test = Split(*_prepare(load_mnist(False, root), digits, standardize))
+    train = Split(*prepare(load_mnist(True, root), digits, standardize))
+    test = Split(*prepare(load_mnist(False, root), digits, standardize))
     tr, va = split_indices(train.y, val_fraction, generator(seed, "split"))
     return Splits(train.subset(tr).to(device), train.subset(va).to(device), test.to(device))
 
 
-def _prepare(data: tuple[Tensor, Tensor], digits: Sequence[int], standardize: bool) -> tuple[Tensor, Tensor]:
+def prepare(data: tuple[Tensor, Tensor], digits: Sequence[int], standardize: bool) -> tuple[Tensor, Tensor]:
+    """Model inputs and labels of the given digits from raw (images, labels)."""
     images, labels = select_digits(*data, digits)
     return to_inputs(images, standardize), labels
 

@@ -13,9 +13,10 @@ import pandas as pd
 import papermill as pm
 
 from .plots import figures_dir
+from .remedies import stability
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ["q1_binary_batch_size.ipynb", "q2_ten_digits_grid.ipynb"]
+ORDER = ["q1_binary_batch_size.ipynb", "q2_ten_digits_grid.ipynb", "q3_imbalance.ipynb"]
 
 
 def headline_q1(out: Path) -> str:
@@ -31,7 +32,15 @@ def headline_q2(out: Path) -> str:
     return f"best: {b.optimizer} lr {b.lr:g}, batch {b.batch_size}, {b.hidden} {b.activation} -> test {b.test_acc:.2f}%"
 
 
-HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q2_ten_digits_grid.ipynb": headline_q2}
+def headline_q3(out: Path) -> str:
+    """The most stable method (best worst-case mean full-test F1 over N) and its mean full-test F1 at the largest N."""
+    results = pd.read_csv(out / "q3_results.csv", dtype={"weight": str})
+    rank = stability(results)
+    return f"best stable: {rank.index[0]}, full-test F1 {rank.at_largest_N.iloc[0]:.3f} at N={results.N.max()}"
+
+
+HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q2_ten_digits_grid.ipynb": headline_q2,
+             "q3_imbalance.ipynb": headline_q3}
 
 
 def main(argv: list[str] | None = None) -> int:
