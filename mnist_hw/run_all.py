@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         path = NOTEBOOKS / name
         start = time.perf_counter()
         try:
-            pm.execute_notebook(path, path, parameters={"resume": False} if args.fresh else {}, cwd=str(NOTEBOOKS),
+            pm.execute_notebook(path, path, parameters={"resume": not args.fresh}, cwd=str(NOTEBOOKS),
                                 kernel_name="python3")
         except pm.PapermillExecutionError as err:
             print(f"\n{name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
