@@ -15,7 +15,7 @@ import papermill as pm
 from .plots import figures_dir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ["q1_binary_batch_size.ipynb"]
+ORDER = ["q1_binary_batch_size.ipynb", "q4_autoencoder.ipynb"]
 
 
 def headline_q1(out: Path) -> str:
@@ -24,7 +24,14 @@ def headline_q1(out: Path) -> str:
     return "test acc " + ", ".join(f"b{b}: {a:.2f}%" for b, a in r.items())
 
 
-HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1}
+def headline_q4(out: Path) -> str:
+    """Test MSE of the autoencoder against the PCA baseline of the same size."""
+    r = pd.read_csv(out / "q4_mse.csv", index_col="split")
+    pca = r.columns[1]
+    return f"test MSE {r.autoencoder['test']:.4f} vs {pca} {r[pca]['test']:.4f} ([0, 1] pixels)"
+
+
+HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q4_autoencoder.ipynb": headline_q4}
 
 
 def main(argv: list[str] | None = None) -> int:
