@@ -107,6 +107,18 @@ def split_indices(labels: Tensor, val_fraction: float, gen: torch.Generator, str
     return torch.cat(train).sort().values, torch.cat(val).sort().values
 
 
+def pick_per_class(labels: Tensor, n: int, gen: torch.Generator) -> Tensor:
+    """Indices (classes, n): n distinct samples drawn at random from each class, classes in ascending order."""
+    labels = labels.cpu()
+    rows = []
+    for c in labels.unique():
+        idx = torch.nonzero(labels == c).flatten()
+        if len(idx) < n:
+            raise ValueError(f"class {c.item()} has {len(idx)} samples, fewer than the {n} asked for")
+        rows.append(idx[torch.randperm(len(idx), generator=gen)[:n]])
+    return torch.stack(rows)
+
+
 @dataclass
 class Split:
     """Inputs and labels of one data split, on one device."""

@@ -53,6 +53,39 @@ class RegressionMLP(SimpleMLP):
         super().__init__(784, hidden, 784, activation, output_activation)
 
 
+class PCA:
+    """Principal component analysis with k components: the best k-dimensional linear code under squared error."""
+
+    def __init__(self, k: int):
+        if k <= 0:
+            raise ValueError(f"k must be a positive integer, got {k}")
+        self.k = k
+
+    def fit(self, x: Tensor) -> PCA:
+        """Learn the mean and the top-k principal directions (k, d) of the rows of x."""
+        if self.k > x.shape[1]:
+            raise ValueError(f"k={self.k} exceeds the {x.shape[1]} input dimensions")
+        self.mean = x.mean(0)
+        centred = x - self.mean
+        # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: same subspace,
+        # and for MNIST (n = 48 000, d = 784) about 20x faster on a CPU. eigh sorts eigenvalues ascending.
+        _, vectors = torch.linalg.eigh(centred.t() @ centred)
+        self.components = vectors[:, -self.k:].flip(1).t().contiguous()
+        return self
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The k coordinates (n, k) of x in the principal directions."""
+        return (x - self.mean) @ self.components.t()
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Points (n, d) back in input space from their k coordinates."""
+        return z @ self.components + self.mean
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """x projected onto the fitted k-dimensional affine subspace."""
+        return self.decode(self.encode(x))
+
+
 def _name(module: nn.Module) -> str:
     return next(k for k, cls in ACTIVATIONS.items() if type(module) is cls)
 

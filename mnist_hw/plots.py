@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 FIGURES_ENV = "MNIST_HW_FIGURES"
@@ -49,3 +50,23 @@ def learning_curves(ax: plt.Axes, curves: pd.DataFrame, by: Sequence[str], y: st
     ax.set_xlabel("epoch")
     ax.set_ylabel(y)
     ax.grid(alpha=0.3)
+
+
+def image_pairs(originals: np.ndarray, reconstructions: np.ndarray, row_labels: Sequence[str],
+                side: int = 28) -> plt.Figure:
+    """A grid with one row per label, each original image (rows, n, side*side) followed by its reconstruction."""
+    rows, n = originals.shape[:2]
+    fig, axes = plt.subplots(rows, 2 * n, figsize=(2 * n * 0.75, rows * 0.8), squeeze=False)
+    for r in range(rows):
+        for i in range(n):
+            for j, (images, title) in enumerate([(originals, "original"), (reconstructions, "reconstr.")]):
+                ax = axes[r, 2 * i + j]
+                # a fixed [0, 1] colour scale, so a faint reconstruction looks faint
+                ax.imshow(images[r, i].reshape(side, side), cmap="gray", vmin=0, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(title, fontsize=7)
+        axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig

@@ -16,7 +16,7 @@ from .plots import figures_dir
 from .remedies import stability
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ["q1_binary_batch_size.ipynb", "q2_ten_digits_grid.ipynb", "q3_imbalance.ipynb"]
+ORDER = ["q1_binary_batch_size.ipynb", "q2_ten_digits_grid.ipynb", "q3_imbalance.ipynb", "q4_autoencoder.ipynb"]
 
 
 def headline_q1(out: Path) -> str:
@@ -39,8 +39,15 @@ def headline_q3(out: Path) -> str:
     return f"best stable: {rank.index[0]}, full-test F1 {rank.at_largest_N.iloc[0]:.3f} at N={results.N.max()}"
 
 
+def headline_q4(out: Path) -> str:
+    """Test MSE of the autoencoder against the PCA baseline of the same size."""
+    r = pd.read_csv(out / "q4_mse.csv", index_col="split")
+    pca = r.columns[1]
+    return f"test MSE {r.autoencoder['test']:.4f} vs {pca} {r[pca]['test']:.4f} ([0, 1] pixels)"
+
+
 HEADLINES = {"q1_binary_batch_size.ipynb": headline_q1, "q2_ten_digits_grid.ipynb": headline_q2,
-             "q3_imbalance.ipynb": headline_q3}
+             "q3_imbalance.ipynb": headline_q3, "q4_autoencoder.ipynb": headline_q4}
 
 
 def main(argv: list[str] | None = None) -> int:
