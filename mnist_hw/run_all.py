@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         path = NOTEBOOKS / name
         start = time.perf_counter()
         try:
-            pm.execute_notebook(path, path, parameters={"resume": not args.fresh}, cwd=str(NOTEBOOKS),
+            # always set resume where a notebook has it, so an injected cell from an earlier run is replaced
+            parameters = {"resume": not args.fresh} if "resume" in pm.inspect_notebook(path) else {}
+            pm.execute_notebook(path, path, parameters=parameters, cwd=str(NOTEBOOKS),
                                 kernel_name="python3")
         except pm.PapermillExecutionError as err:
             print(f"\n{name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
