@@ -118,7 +118,7 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     out, train = [], data.splits.train
     for label, w in factors(data.N, train.y).items():
         stack = _stack(cfg, 1, train.x.device)
-        seconds = _fit(stack, train, cfg, sample_weights=1 + (w - 1) * train.y.double())
+        seconds = _fit(stack, train, cfg, sample_weights=1 + (w - 1) * train.y.cpu().double())  # mps has no float64
         out.append(Scored([("resampled", label)], lambda x, s=stack: margin(predict(s, x)), torch.zeros(1), seconds))
     return out
 

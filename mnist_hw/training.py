@@ -122,7 +122,8 @@ def evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], Loss
     result = {"loss": loss(out, data.y)[0].cpu()}
     if data.y.dtype == torch.long:
         result["pred"] = out.argmax(-1)
-        result["accuracy"] = (result["pred"] == data.y[:, None]).double().mean(0).cpu()
+        hits = (result["pred"] == data.y[:, None]).sum(0).cpu()
+        result["accuracy"] = hits.double() / len(data.y)  # on the CPU: mps has no float64
     return result
 
 
