@@ -38,11 +38,17 @@ def _md5(path: Path, size: int, mtime: float) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def has_mnist(root: str | Path | None = None) -> bool:
+    """Whether the four raw IDX files are under root/MNIST/raw (their checksums are not read)."""
+    raw = mnist_root(root) / "MNIST" / "raw"
+    return all((raw / name).is_file() for name in RAW_MD5)
+
+
 def ensure_mnist(root: str | Path | None = None) -> Path:
     """Make sure the four raw IDX files are under root/MNIST/raw with official checksums; return root."""
     root = mnist_root(root)
     raw = root / "MNIST" / "raw"
-    if not all((raw / name).is_file() for name in RAW_MD5):
+    if not has_mnist(root):
         from torchvision.datasets import MNIST
 
         try:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_hw.data import RAW_MD5, mnist_root
+from mnist_hw.data import has_mnist, mnist_root
 
 
 @pytest.fixture
@@ -19,7 +19,6 @@ def blobs():
 @pytest.fixture
 def mnist_dir() -> Path:
     """The MNIST data root, or skip when the raw files are not on this machine."""
-    root = mnist_root()
-    if not all((root / "MNIST" / "raw" / f).is_file() for f in RAW_MD5):
-        pytest.skip(f"MNIST raw files not found under {root} (set MNIST_HW_DATA)")
-    return root
+    if not has_mnist():
+        pytest.skip(f"MNIST raw files not found under {mnist_root()} (set MNIST_HW_DATA)")
+    return mnist_root()
