@@ -69,8 +69,8 @@ class PCA:
         centred = x - self.mean
         # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: same subspace,
         # and for MNIST (n = 48 000, d = 784) about 20x faster on a CPU. eigh sorts eigenvalues ascending.
-        _, vectors = torch.linalg.eigh(centred.t() @ centred)
-        self.components = vectors[:, -self.k:].flip(1).t().contiguous()
+        _, vectors = torch.linalg.eigh((centred.t() @ centred).cpu())  # a d x d problem; mps has no eigh
+        self.components = vectors[:, -self.k:].flip(1).t().contiguous().to(x.device)
         return self
 
     def encode(self, x: Tensor) -> Tensor:

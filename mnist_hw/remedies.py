@@ -167,7 +167,7 @@ def train_autoencoder(zeros: Split, val_zeros: Split, cfg: TrainConfig, hidden: 
     stack = MLPStack([seeded(cfg.seed, RegressionMLP, hidden, cfg.activation)], zeros.x.device)
     seconds = _fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE())
     error = lambda x: (predict(stack, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
-    return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].quantile(quantile).view(1).cpu(), seconds)
+    return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].cpu().quantile(quantile).view(1), seconds)
 
 
 def score_rows(scored: Scored, data: Imbalanced) -> pd.DataFrame:
