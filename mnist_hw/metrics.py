@@ -46,8 +46,8 @@ class Confusion:
 
     def f1(self) -> float:
         """Harmonic mean of precision and recall, 2tp / (2tp + fp + fn): 0 when positives exist but none are
-        found, NaN only when there are no positives and none are predicted (nothing to score)."""
-        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+        found, NaN when there are no positives (recall, and so F1, is undefined; false alarms show in fpr)."""
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn) if self.positives else NAN
 
     def accuracy(self) -> float:
         return _ratio(self.tp + self.tn, self.positives + self.negatives)

@@ -23,7 +23,7 @@ def reference_f1(y: list[int], pred: list[int]) -> float:
     pairs = list(zip(y, pred))
     tp = sum(1 for t, p in pairs if t == 1 and p == 1)
     predicted, actual = sum(p for _, p in pairs), sum(t for t, _ in pairs)
-    if predicted == 0 and actual == 0:
+    if actual == 0:  # no positives: recall is 0/0, so F1 is undefined whatever was predicted
         return math.nan
     precision = tp / predicted if predicted else 0.0
     recall = tp / actual if actual else 0.0
@@ -55,7 +55,7 @@ def test_undefined_metrics_are_nan_and_shown_as_na():
     missed = Confusion.of(torch.tensor([1, 0]), torch.tensor([0, 0]))  # positives exist, none found: 0, not n/a
     assert missed.f1() == 0 and math.isnan(missed.precision()) and missed.recall() == 0
     false_alarm = Confusion.of(torch.tensor([0, 0]), torch.tensor([1, 0]))
-    assert false_alarm.f1() == 0 and math.isnan(false_alarm.recall())
+    assert math.isnan(false_alarm.f1()) and math.isnan(false_alarm.recall()) and false_alarm.fpr() == 0.5
 
 
 def test_prior_adjusted_precision_and_f1():
