@@ -24,7 +24,7 @@ from .imbalance import Imbalanced, load_imbalanced
 from .losses import MSE, Autograd, CrossEntropy, LossGrad
 from .metrics import Confusion, prior_f1, show
 from .models import MLPStack, RegressionMLP, SimpleMLP, seeded
-from .training import TrainConfig, fit, predict, synchronize
+from .training import TrainConfig, fit_config, predict, synchronize
 
 STACKED = ("baseline", "weighted", "logit_adjusted", "focal", "threshold")  # CE-family: one lockstep stack
 METHODS = STACKED + ("resampled", "augmented", "centroid", "autoencoder")
@@ -78,11 +78,6 @@ def _stack(cfg: TrainConfig, count: int, device: torch.device) -> MLPStack:
     return MLPStack([seeded(cfg.seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation) for _ in range(count)], device)
 
 
-def _fit(stack: MLPStack, train: Split, cfg: TrainConfig, **kwargs) -> float:
-    return fit(stack, train, epochs=cfg.epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer, lr=cfg.lr,
-               seed=cfg.seed, **kwargs).seconds
-
-
 def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) -> Scored:
     """Baseline, class-weighted CE, logit adjustment and focal loss trained in lockstep on one minibatch stream;
     'threshold' reuses the baseline model with its threshold moved (no training of its own)."""
@@ -99,7 +94,7 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
     stack = _stack(cfg, len(ce) + n_focal, train.x.device)
     loss = Mixed([(CrossEntropy(torch.tensor([c[2] for c in ce]), torch.tensor([c[3] for c in ce])), len(ce)),
                   (Autograd(focal), n_focal)])
-    seconds = _fit(stack, train, cfg, loss=loss)
+    seconds = fit_config(stack, train, cfg, loss=loss).seconds
     names = [c[:2] for c in ce] + [("focal", "1")] * n_focal
     columns, thresholds = list(range(len(names))), [0.0] * len(names)
     if "threshold" in methods:  # the baseline's score, thresholded at the highest score of a validation "0"
@@ -118,7 +113,8 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     out, train = [], data.splits.train
     for label, w in factors(data.N, train.y).items():
         stack = _stack(cfg, 1, train.x.device)
-        seconds = _fit(stack, train, cfg, sample_weights=1 + (w - 1) * train.y.cpu().double())  # mps has no float64
+        weights = 1 + (w - 1) * train.y.cpu().double()  # on the CPU: mps has no float64
+        seconds = fit_config(stack, train, cfg, sample_weights=weights).seconds
         out.append(Scored([("resampled", label)], lambda x, s=stack: margin(predict(s, x)), torch.zeros(1), seconds))
     return out
 
@@ -143,7 +139,7 @@ def train_augmented(data: Imbalanced, cfg: TrainConfig, share: float = 0.1) -> S
     extra = augment(ones, max(0, int(share * int((train.y == 0).sum())) - len(ones)), generator(cfg.seed, "augment"))
     grown = Split(torch.cat([train.x, extra]), torch.cat([train.y, torch.ones(len(extra), dtype=torch.long, device=extra.device)]))
     stack = _stack(cfg, 1, train.x.device)
-    _fit(stack, grown, cfg)
+    fit_config(stack, grown, cfg)
     synchronize(train.x.device)
     return Scored([("augmented", "1")], lambda x: margin(predict(stack, x)), torch.zeros(1), time.perf_counter() - start)
 
@@ -165,7 +161,7 @@ def train_autoencoder(zeros: Split, val_zeros: Split, cfg: TrainConfig, hidden: 
     flagged above the `quantile` of the validation "0"s' errors. It never sees a "1", so it is the same for every N."""
     pixels = lambda x: x * STD + MEAN  # the sigmoid output reconstructs pixels on the [0, 1] scale
     stack = MLPStack([seeded(cfg.seed, RegressionMLP, hidden, cfg.activation)], zeros.x.device)
-    seconds = _fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE())
+    seconds = fit_config(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE()).seconds
     error = lambda x: (predict(stack, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
     return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].cpu().quantile(quantile).view(1), seconds)
 

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .data import Splits
 from .models import MLPStack, SimpleMLP, seeded
-from .training import TrainConfig, evaluate, fit
+from .training import TrainConfig, evaluate, fit_config
 
 KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
@@ -26,11 +26,10 @@ def train_group(configs: Sequence[TrainConfig], splits: Splits, out_features: in
     shared = {_stream(c) for c in configs}
     if len(shared) != 1:
         raise ValueError(f"a lockstep group must share seed, batch_size, optimizer, lr, schedule and epochs, got {sorted(shared)}")
-    c0, device = configs[0], splits.train.x.device
+    device = splits.train.x.device
     in_features = splits.train.x.shape[1]
     stack = MLPStack([seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs], device)
-    history = fit(stack, splits.train, epochs=c0.epochs, batch_size=c0.batch_size, optimizer=c0.optimizer, lr=c0.lr,
-                  schedule=c0.schedule, seed=c0.seed, val=splits.val)
+    history = fit_config(stack, splits.train, configs[0], val=splits.val)
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds

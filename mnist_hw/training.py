@@ -165,3 +165,9 @@ def fit(stack: MLPStack, train: Split, *, epochs: int, batch_size: int, optimize
             record |= {f"val_{k}": v.numpy() for k, v in evaluate(stack, val, loss).items() if k != "pred"}
         rows.append(pd.DataFrame(record))
     return History(seconds, pd.concat(rows, ignore_index=True))
+
+
+def fit_config(stack: MLPStack, train: Split, config: TrainConfig, **kwargs) -> History:
+    """fit with a TrainConfig's optimisation settings (epochs, batch size, optimizer, lr, schedule, seed)."""
+    return fit(stack, train, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+               lr=config.lr, schedule=config.schedule, seed=config.seed, **kwargs)
