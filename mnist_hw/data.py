@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .params import require_positive_int
+
 ENV_VAR = "MNIST_HW_DATA"
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "data"
 RAW_MD5 = {  # official checksums of the uncompressed IDX files
@@ -177,8 +179,7 @@ def prepare(data: tuple[Tensor, Tensor], digits: Sequence[int], standardize: boo
 
 def minibatches(n: int, batch_size: int, gen: torch.Generator, weights: Tensor | None = None) -> Iterator[Tensor]:
     """Index batches for one epoch: a seeded permutation, or n draws with replacement ∝ weights."""
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    require_positive_int("batch_size", batch_size)
     if weights is None:
         order = torch.randperm(n, generator=gen)
     else:

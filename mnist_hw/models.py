@@ -6,15 +6,15 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from .params import require_choice
+
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 def check_activation(name: str | None, allow_none: bool = False) -> None:
     """Raise a ValueError naming the allowed activations if `name` is not one of them."""
-    if name is None and allow_none:
-        return
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    if not (name is None and allow_none):
+        require_choice("activation", name, sorted(ACTIVATIONS))
 
 
 class SimpleMLP(nn.Module):

@@ -63,3 +63,16 @@ def check_positive(name: str, values: Iterable[Any]) -> None:
     values = list(values)
     if not values or any(v <= 0 for v in values):
         raise ValueError(f"{name} must be positive (and not empty), got {values}")
+
+
+def require_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
+    """Raise a ValueError '<name> must be one of [...], got <value>' unless value is allowed."""
+    allowed = list(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def require_positive_int(name: str, value: Any) -> None:
+    """Raise a ValueError '<name> must be a positive integer, got <value>' unless value is an int > 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")

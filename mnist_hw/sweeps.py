@@ -122,9 +122,7 @@ def highlight_best(table: pd.DataFrame, by: str, score: str) -> pd.DataFrame:
 
 
 def time_groups(results: pd.DataFrame) -> pd.Series:
-    """Training wall time per lockstep group (or per configuration when trained alone), labelled by its stream."""
-    results = results.assign(group=[f"batch {b}, {o} lr {lr:g}" for b, o, lr in
-                                    zip(results.batch_size, results.optimizer, results.lr)])
-    per_group = results.groupby("group", sort=False)
-    single = (per_group.models_in_step.first() == 1).all() and per_group.size().max() > 1
-    return per_group.time_s.sum() if single else per_group.time_s.first()
+    """Training wall time per (batch size, optimizer, lr), whether its models trained in lockstep or one by one."""
+    group = [f"batch {b}, {o} lr {lr:g}" for b, o, lr in zip(results.batch_size, results.optimizer, results.lr)]
+    # a lockstep row carries its group's whole time, shared by models_in_step rows
+    return (results.time_s / results.models_in_step).groupby(group, sort=False).sum()

@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from .data import Split, generator, minibatches
 from .losses import CrossEntropy, LossGrad
-from .models import ACTIVATIONS, MLPStack
+from .models import MLPStack, check_activation
+from .params import require_choice, require_positive_int
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("sgd", "adam")
@@ -23,10 +24,9 @@ SCHEDULES = ("constant", "cosine")
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' picks cuda > mps > cpu; naming an absent device is an error."""
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    require_choice("device", name, DEVICES)
     if name == "auto":
         return torch.device(next(d for d in ("cuda", "mps", "cpu") if available[d]))
-    if name not in available:
-        raise ValueError(f"device must be one of {list(DEVICES)}, got {name!r}")
     if not available[name]:
         present = [d for d, ok in available.items() if ok]
         raise RuntimeError(f"device {name!r} is not available on this machine (available: {present}); use 'auto' or 'cpu'")
@@ -56,17 +56,12 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("hidden", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+            require_positive_int(name, getattr(self, name))
+        check_activation(self.activation)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
         if not self.lr > 0:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        require_choice("schedule", self.schedule, SCHEDULES)
 
 
 class SGD:
@@ -96,8 +91,7 @@ class Adam:
 
 def make_optimizer(name: str, stack: MLPStack, lr: float) -> SGD | Adam:
     """The optimizer `name` ('sgd' or 'adam') over a stack's parameters."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
+    require_choice("optimizer", name, OPTIMIZERS)
     return (SGD if name == "sgd" else Adam)(stack.params, stack.grad, lr)
 
 
@@ -129,19 +123,16 @@ def evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], Loss
 
 def learning_rate(lr: float, schedule: str, progress: float) -> float:
     """The learning rate at `progress` (0 to 1) of training: constant, or cosine decay from lr to 0."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
     return lr if schedule == "constant" else lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def fit(stack: MLPStack, train: Split, *, epochs: int, batch_size: int, optimizer: str = "adam", lr: float = 1e-3,
-        schedule: str = "constant", seed: int = 0, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | None = None,
-        sample_weights: Tensor | None = None, progress: bool = False) -> History:
+        schedule: str = "constant", seed: int = 0, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(),
+        val: Split | None = None, sample_weights: Tensor | None = None, progress: bool = False) -> History:
     """Train every model of the stack on the same seeded minibatch stream; return the timed history."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    require_positive_int("batch_size", batch_size)
+    require_choice("schedule", schedule, SCHEDULES)
     opt, gen, device = make_optimizer(optimizer, stack, lr), generator(seed, "shuffle"), stack.device
-    learning_rate(lr, schedule, 0.0)  # validate before the first step
     seconds, rows, step, total_steps = 0.0, [], 0, epochs * math.ceil(len(train) / batch_size)
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", leave=False, disable=not progress):
         synchronize(device)
