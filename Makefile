@@ -1,5 +1,7 @@
-# make run   : create .venv if missing, execute every notebook headless (papermill), write figures/
-# make test  : create .venv if missing, run unit tests, notebook smoke runs and nbval
+# make run   : create .venv if missing, regenerate the committed reference results (notebooks executed in place,
+#              run outputs copied to results/); FRESH=1 retrains everything instead of resuming finished rows
+# make test  : create .venv if missing, run the test suite (unit tests, tiny notebook runs, checked outputs)
+# make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
 # make bench : classic torchvision pipeline vs mnist_hw, side by side
 PYTHON ?= python3
 VENV := .venv
@@ -11,12 +13,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-.PHONY: run test bench lab
+.PHONY: run test grade bench lab
 run: $(STAMP)
-	$(PY) -m mnist_hw.run_all $(if $(FRESH),--fresh)
+	$(PY) -m mnist_hw.run_all --reference $(if $(FRESH),--fresh)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+grade: $(STAMP)
+	$(PY) -m mnist_hw.grade
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py

@@ -4,13 +4,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 from .data import Splits
+from .results import RowStore, key_text
 from .models import MLPStack, SimpleMLP, seeded
 from .training import TrainConfig, evaluate, fit_config
 
@@ -40,40 +40,45 @@ def train_group(configs: Sequence[TrainConfig], splits: Splits, out_features: in
 
 
 def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out_features: int, *,
-              lockstep: bool = True, csv: str | Path | None = None, resume: bool = True,
+              lockstep: bool = True, store: RowStore | None = None, curves_store: RowStore | None = None,
               progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train every configuration (data from load(seed)); with csv, append each finished row and resume from them.
+    """Train every configuration (data from load(seed)); with stores, save each finished group's rows at once
+    and skip the configurations they already hold (resume).
 
-    Returns the results table (one row per configuration) and the per-epoch learning curves.
+    Returns the results table (one row per configuration, in the order of `configs`) and the per-epoch curves.
     """
-    csv = Path(csv) if csv else None
-    curves_csv = csv.with_name(csv.stem + "_curves.csv") if csv else None
-    done, curves = _previous(csv, curves_csv, resume)
-    finished = set(map(tuple, done[KEY].itertuples(index=False)))
-    todo = [c for c in configs if _key(c) not in finished]
+    wanted = pd.DataFrame([dataclasses.asdict(c) for c in configs])
+    todo_rows = store.missing(wanted) if store is not None else wanted
+    todo = [configs[i] for i in todo_rows.index]
     todo.sort(key=_stream)
     group_of = _stream if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     splits_cache: dict[int, Splits] = {}
+    new_rows, new_curves = [], []
     with tqdm(total=len(todo), desc="configurations", disable=not progress) as bar:
         for group in groups:
             seed = group[0].seed
             splits = splits_cache.get(seed) or splits_cache.setdefault(seed, load(seed))
             rows, group_curves = train_group(group, splits, out_features)
-            done, curves = _concat(done, rows), _concat(curves, group_curves)
-            if csv:
-                _append(rows, csv)
-                _append(group_curves, curves_csv)
+            if store is not None:  # results first: a crash in between leaves curves missing, never doubled
+                store.append(rows)
+            if curves_store is not None:
+                curves_store.append(group_curves)
+            new_rows.append(rows)
+            new_curves.append(group_curves)
             bar.update(len(group))
-    return _select(done, configs, sort=True), _select(curves, configs, sort=False)
+    results = pd.concat(([store.done()] if store is not None else []) + new_rows, ignore_index=True)
+    curves = pd.concat(([curves_store.done()] if curves_store is not None else []) + new_curves, ignore_index=True)
+    results = results.drop_duplicates(KEY, keep="last") if store is not None else results
+    return _select(results, configs, sort=True), _select(curves, configs, sort=False)
 
 
 def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> pd.DataFrame:
-    """Rows of `table` that belong to `configs` (a resumed CSV may hold others), optionally in their order."""
+    """Rows of `table` that belong to `configs` (a store may hold others), optionally in their order."""
     if table.empty:
         return table
     order = {_key(c): i for i, c in enumerate(configs)}
-    rank = pd.Series([order.get(k, -1) for k in map(tuple, table[KEY].itertuples(index=False))], index=table.index)
+    rank = pd.Series([order.get(k, -1) for k in _keys(table)], index=table.index)
     table = table.loc[rank >= 0]
     return table.loc[rank[rank >= 0].sort_values(kind="stable").index].reset_index(drop=True) if sort else table.reset_index(drop=True)
 
@@ -84,32 +89,11 @@ def _stream(c: TrainConfig) -> tuple:
 
 
 def _key(c: TrainConfig) -> tuple:
-    return tuple(getattr(c, k) for k in KEY)
+    return tuple(key_text(getattr(c, k)) for k in KEY)
 
 
-def _previous(csv: Path | None, curves_csv: Path | None, resume: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if csv is not None and not resume:
-        csv.unlink(missing_ok=True)
-        curves_csv.unlink(missing_ok=True)
-    if csv is not None and csv.exists():
-        return pd.read_csv(csv), pd.read_csv(curves_csv) if curves_csv.exists() else pd.DataFrame()
-    return pd.DataFrame(columns=KEY), pd.DataFrame()
-
-
-def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([old, new], ignore_index=True) if len(old) else new
-
-
-def _append(rows: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(path, mode="a", header=not path.exists(), index=False)
-
-
-def mean_std(results: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
-    """Mean ± std of `columns` over the rows of each `by` group (e.g. over seeds)."""
-    stats = results.groupby(list(by))[list(columns)].agg(["mean", "std"])
-    return pd.DataFrame({c: [f"{m:.2f} ± {s:.2f}" if pd.notna(s) else f"{m:.2f}"
-                             for m, s in zip(stats[c]["mean"], stats[c]["std"])] for c in columns}, index=stats.index)
+def _keys(table: pd.DataFrame) -> list[tuple]:
+    return [tuple(map(key_text, row)) for row in table[KEY].itertuples(index=False)]
 
 
 def highlight_best(table: pd.DataFrame, by: str, score: str) -> pd.DataFrame:
