@@ -1,30 +1,31 @@
-"""Figures: where they go, and the plots the notebooks share."""
+"""The plots the notebooks share, with human axis labels (figures are saved by mnist_hw.runs.Run)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-FIGURES_ENV = "MNIST_HW_FIGURES"
-DEFAULT_FIGURES = Path(__file__).resolve().parents[1] / "figures"
+LABELS = {  # column names as a reader wants them on an axis, with units
+    "batch_size": "batch size", "hidden": "hidden units", "time_s": "training time (s)", "epoch": "epoch",
+    "train_acc": "train accuracy (%)", "val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)",
+    "train_loss": "training loss (cross-entropy)", "val_loss": "validation loss", "val_accuracy": "validation accuracy (%)",
+    "N": "N (1 in N of the \"1\"s kept)",
+}
 
 
-def figures_dir(path: str | Path = "") -> Path:
-    """The output folder: the argument, else $MNIST_HW_FIGURES, else figures/ in the repository; created."""
-    folder = Path(path or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def label(column: str) -> str:
+    """The axis label of a result column (the column name itself when it has none)."""
+    return LABELS.get(column, column)
 
 
-def save(fig: plt.Figure, name: str, folder: Path) -> Path:
-    """Save a figure as folder/name.png (it is still shown inline by the notebook)."""
-    path = folder / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+def log2_axis(ax: plt.Axes, values: Sequence[float], axis: str = "x") -> None:
+    """A log-2 axis with its ticks on the values used (not on every power of two)."""
+    getattr(ax, f"set_{axis}scale")("log", base=2)
+    ticks = sorted(set(values))
+    getattr(ax, f"set_{axis}ticks")(ticks, [f"{t:g}" for t in ticks])
+    getattr(ax, f"{axis}axis").set_minor_locator(plt.NullLocator())
 
 
 def mean_band(ax: plt.Axes, results: pd.DataFrame, x: str, y: str, by: Sequence[str] = (), logx: bool = False) -> None:
@@ -32,13 +33,13 @@ def mean_band(ax: plt.Axes, results: pd.DataFrame, x: str, y: str, by: Sequence[
     groups = results.groupby(list(by)) if by else [((), results)]
     for name, df in groups:
         stats = df.groupby(x)[y].agg(["mean", "std"]).fillna(0)
-        label = ", ".join(map(str, name if isinstance(name, tuple) else (name,))) or y
-        ax.plot(stats.index, stats["mean"], marker="o", label=label)
+        legend = ", ".join(map(str, name if isinstance(name, tuple) else (name,))) or label(y)
+        ax.plot(stats.index, stats["mean"], marker="o", label=legend)
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
     if logx:
-        ax.set_xscale("log", base=2)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+        log2_axis(ax, results[x])
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
     ax.grid(alpha=0.3)
 
 
@@ -48,7 +49,7 @@ def learning_curves(ax: plt.Axes, curves: pd.DataFrame, by: Sequence[str], y: st
         mean = df.groupby("epoch")[y].mean()
         ax.plot(mean.index, mean.values, marker=".", label=", ".join(f"{k}={v}" for k, v in zip(by, name if isinstance(name, tuple) else (name,))))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(y)
+    ax.set_ylabel(label(y))
     ax.grid(alpha=0.3)
 
 

@@ -87,10 +87,25 @@ def pm(mean: float, std: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f}" if std is None or math.isnan(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def best_by_validation(table: pd.DataFrame, score: str = "val_acc", by: Sequence[str] = ()) -> pd.DataFrame:
-    """The row(s) with the highest validation score (one per `by` group). Choices are made on validation only:
-    the score must be a validation column, so no ranking can look at the test set."""
-    if not score.startswith("val") and "_val" not in score:
-        raise ValueError(f"choices are made on validation data only; {score!r} is not a validation column")
+def require_validation(score: str) -> None:
+    """Choices are made on validation data only: refuse to rank, pick or highlight by any other column."""
+    if not score.startswith("val_"):
+        raise ValueError(f"choices are made on validation data only; {score!r} is not a validation column (val_...)")
+
+
+def best_by_validation(table: pd.DataFrame, score: str = "val_acc", by: Sequence[str] = (), n: int = 1) -> pd.DataFrame:
+    """The n rows with the highest validation score (n per `by` group), best first."""
+    require_validation(score)
     ranked = table.sort_values(score, ascending=False, kind="stable")
-    return (ranked.groupby(list(by), sort=False).head(1) if by else ranked.head(1)).reset_index(drop=True)
+    return (ranked.groupby(list(by), sort=False).head(n) if by else ranked.head(n)).reset_index(drop=True)
+
+
+def highlight_best(table: pd.DataFrame, by: str, score: str = "val_acc") -> pd.DataFrame:
+    """CSS for a Styler: the best row by validation score per `by` group (yellow for the first group, orange
+    after) and the worst row overall (red)."""
+    require_validation(score)
+    css = pd.DataFrame("", index=table.index, columns=table.columns)
+    for i, (_, group) in enumerate(table.groupby(by, sort=False)):
+        css.loc[group[score].idxmax(), :] = "background-color: " + ("#fff3a0" if i == 0 else "#ffd199")
+    css.loc[table[score].idxmin(), :] = "background-color: #ffb3b3"
+    return css

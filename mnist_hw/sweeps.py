@@ -94,19 +94,3 @@ def _key(c: TrainConfig) -> tuple:
 
 def _keys(table: pd.DataFrame) -> list[tuple]:
     return [tuple(map(key_text, row)) for row in table[KEY].itertuples(index=False)]
-
-
-def highlight_best(table: pd.DataFrame, by: str, score: str) -> pd.DataFrame:
-    """CSS for a Styler: best row per `by` group (yellow for the first group, orange after) and worst row (red)."""
-    css = pd.DataFrame("", index=table.index, columns=table.columns)
-    for i, (_, group) in enumerate(table.groupby(by, sort=False)):
-        css.loc[group[score].idxmax(), :] = "background-color: " + ("#fff3a0" if i == 0 else "#ffd199")
-    css.loc[table[score].idxmin(), :] = "background-color: #ffb3b3"
-    return css
-
-
-def time_groups(results: pd.DataFrame) -> pd.Series:
-    """Training wall time per (batch size, optimizer, lr), whether its models trained in lockstep or one by one."""
-    group = [f"batch {b}, {o} lr {lr:g}" for b, o, lr in zip(results.batch_size, results.optimizer, results.lr)]
-    # a lockstep row carries its group's whole time, shared by models_in_step rows
-    return (results.time_s / results.models_in_step).groupby(group, sort=False).sum()
