@@ -5,9 +5,12 @@ One validator family: a `Rule` says what a value must be (`Int`, `Number`, `Choi
 is allowed, e.g. ``batch_sizes: 0 is not allowed; must be a positive integer``. A notebook's `Rules` table holds
 one rule per parameter plus the cross-parameter checks; `check_q1` .. `check_q4` apply each notebook's table.
 
-A notebook's check cell, before any data is loaded or anything trained::
+A notebook's check cell, before any data is loaded or anything trained (check_q2 / check_q3 / check_q4 alike)::
 
-    params = guard.check(globals(), check_q1)   # guard = ParameterGuard(globals()) in the imports cell
+    from mnist_hw.checks import ParameterGuard, check_q1   # imports cell, then:
+    guard = ParameterGuard(globals())                      # last line of the imports cell
+    ...                                                    # the parameters cell (annotated) and papermill's
+    params = guard.check(globals(), check_q1)              # the check cell: names, types, ranges, cross-checks
     dev = resolve_device(device)
 
 `guard.check` raises NameError for a misspelled parameter (with a did-you-mean) and then runs the table, which
@@ -292,10 +295,11 @@ class ParameterGuard:
     """Find the parameters a notebook set and catch misspelled ones (papermill's `-p batch_size 16`).
 
     The parameters cell declares each parameter with a type annotation; papermill's injected cell assigns
-    without one. In IPython the guard reads the input history: the names assigned since the latest run of the
-    parameters cell (the injected cell) must be declared there, so variables that later cells made in an
-    earlier run do not count and the JupyterLab loop (edit, rerun from the parameters cell) works. Outside
-    IPython it compares the namespace with a snapshot taken when the guard was made.
+    without one. In IPython the guard reads the input history: the names assigned between the latest run of
+    the parameters cell and the check cell (papermill's injected cell) must be declared there, so variables
+    that later cells made in an earlier run do not count and the JupyterLab loop (edit, rerun from the
+    parameters cell, Run All, or rerun the check cell) works. Outside IPython it compares the namespace with
+    a snapshot taken when the guard was made.
     """
 
     def __init__(self, namespace: Mapping[str, Any]):
@@ -330,8 +334,9 @@ def _since_parameters_cell(inputs: Sequence[str] | None) -> tuple[list[str], set
         return None
     for i in range(len(inputs) - 2, 0, -1):  # inputs[-1] is the cell running now (the check cell)
         declared = [t for t, annotated in _assigned(inputs[i]) if annotated]
-        if declared:
-            return declared, {t for cell in inputs[i + 1:-1] for t, _ in _assigned(cell)}
+        if declared:  # the cells between it and the first run of this check cell after it (papermill's)
+            end = next(j for j in range(i + 1, len(inputs)) if inputs[j] == inputs[-1])
+            return declared, {t for cell in inputs[i + 1:end] for t, _ in _assigned(cell)}
     return None
 
 

@@ -116,6 +116,7 @@ def test_lab_loop_rerun_from_parameters_cell_works_and_injected_typos_are_caught
     assert run(kernel, PARAMETERS.format(32))[1] is None  # edit a parameter, rerun it and the check cell
     out, error = run(kernel, CHECK)
     assert error is None and "'hidden': 32" in out
+    assert run(kernel, LATER)[1] is None and run(kernel, CHECK)[1] is None  # rerunning the check cell alone
     run(kernel, PARAMETERS.format(8))  # papermill-style: an injected cell with a misspelled name
     run(kernel, "# Parameters\nhiden = 64\n")
     assert run(kernel, CHECK)[1] == ("NameError: unknown parameter 'hiden' (did you mean 'hidden'?); "
