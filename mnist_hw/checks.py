@@ -9,7 +9,7 @@ A notebook's check cell, before any data is loaded or anything trained (check_q2
 
     from mnist_hw.checks import ParameterGuard, check_q1   # imports cell, then:
     guard = ParameterGuard(globals())                      # last line of the imports cell
-    ...                                                    # the parameters cell (annotated) and papermill's
+    # ... the parameters cell (annotated declarations), papermill's injected cell ...
     params = guard.check(globals(), check_q1)              # the check cell: names, types, ranges, cross-checks
     dev = resolve_device(device)
 

@@ -1,7 +1,6 @@
 """Every notebook parameter at and beyond its boundaries, the edge cases of issue 13, and property tests: whatever
 the check functions accept, the builders downstream accept."""
 import math
-from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -10,7 +9,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mnist_hw import checks
 from mnist_hw.checks import MAX_SEED, check_q1, check_q2, check_q3, check_q4, largest_N
 from mnist_hw.data import CLASS_COUNTS, Split, generator, load_mnist, pick_per_class, select_digits
 from mnist_hw.imbalance import build, load_imbalanced
