@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import os
+import shutil
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,8 +14,6 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .params import require_positive_int
-
 ENV_VAR = "MNIST_HW_DATA"
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "data"
 RAW_MD5 = {  # official checksums of the uncompressed IDX files
@@ -21,6 +21,16 @@ RAW_MD5 = {  # official checksums of the uncompressed IDX files
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+GZ_MD5 = {  # official checksums of the same files as distributed, gzip-compressed (torchvision's list)
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+CLASS_COUNTS = {  # images per digit 0..9 in the files above (tests check these against the real labels)
+    "train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
 }
 MEAN, STD = 0.1307, 0.3081  # MNIST training-set pixel statistics on the [0, 1] scale
 
@@ -41,33 +51,90 @@ def _md5(path: Path, size: int, mtime: float) -> str:
 
 
 def has_mnist(root: str | Path | None = None) -> bool:
-    """Whether the four raw IDX files are under root/MNIST/raw (their checksums are not read)."""
-    raw = mnist_root(root) / "MNIST" / "raw"
-    return all((raw / name).is_file() for name in RAW_MD5)
+    """Whether the four IDX files (uncompressed or .gz) are under root/MNIST/raw (checksums are not read)."""
+    return _raw_layout(mnist_root(root) / "MNIST" / "raw") is not None
+
+
+def _raw_layout(folder: Path) -> str | None:
+    """'idx' if folder holds the four uncompressed files, 'gz' if each is there at least compressed, else None."""
+    if all((folder / name).is_file() for name in RAW_MD5):
+        return "idx"
+    if all((folder / name).is_file() or (folder / f"{name}.gz").is_file() for name in RAW_MD5):
+        return "gz"
+    return None
+
+
+def _misplaced(root: Path) -> str | None:
+    """If the files sit one level off (root is .../MNIST/raw or .../MNIST), say where they are and what to do."""
+    for folder, parent in ((root, root.parent.parent), (root / "raw", root.parent)):
+        if _raw_layout(folder) is not None:
+            fix = (f"set {ENV_VAR}={parent} (or pass data_root={str(parent)!r}), the folder that holds MNIST/raw/"
+                   if folder.parent.name == "MNIST" and folder.name == "raw"
+                   else f"move them into {root / 'MNIST' / 'raw'}")
+            return f"found the MNIST files in {folder}; {fix}"
+    return None
+
+
+def _check_md5(path: Path, want: str) -> None:
+    stat = path.stat()
+    got = _md5(path, stat.st_size, stat.st_mtime)
+    if got != want:
+        raise ValueError(f"{path} is corrupted: md5 {got}, official {want}. Replace it with the official file.")
+
+
+def _extract(raw: Path) -> None:
+    """Decompress each official .gz whose IDX file is missing, next to it (checked first; written atomically)."""
+    for name in RAW_MD5:
+        target, packed = raw / name, raw / f"{name}.gz"
+        if not target.is_file():
+            _check_md5(packed, GZ_MD5[name])
+            partial = raw / f"{name}.partial"
+            with gzip.open(packed, "rb") as src, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            partial.replace(target)
+
+
+def _download(root: Path) -> None:
+    """Download with torchvision into root/MNIST/raw; on failure remove whatever the attempt created."""
+    from torchvision.datasets import MNIST
+
+    raw = root / "MNIST" / "raw"
+    created = next((p for p in (root, root / "MNIST", raw) if not p.exists()), None)
+    before = set(raw.iterdir()) if raw.is_dir() else set()
+    try:
+        for train in (True, False):
+            MNIST(root, train=train, download=True)
+    except Exception as err:  # offline, proxy, disk...: one message that says what to do
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        elif raw.is_dir():
+            for path in set(raw.iterdir()) - before:
+                path.unlink()
+        raise FileNotFoundError(
+            f"MNIST is not in {raw} and could not be downloaded ({type(err).__name__}: {err}). "
+            f"Put the four official IDX files ({', '.join(RAW_MD5)}; uncompressed or as the official .gz) in "
+            f"<root>/MNIST/raw/ and set {ENV_VAR}=<root> (or pass data_root)."
+        ) from None
 
 
 def ensure_mnist(root: str | Path | None = None) -> Path:
-    """Make sure the four raw IDX files are under root/MNIST/raw with official checksums; return root."""
+    """Make sure the four raw IDX files are under root/MNIST/raw with official checksums; return root.
+
+    Accepted: the uncompressed IDX files, or the official .gz files (checked, then extracted next to them);
+    otherwise a download is tried. Files one level off are reported without downloading anything.
+    """
     root = mnist_root(root)
     raw = root / "MNIST" / "raw"
-    if not has_mnist(root):
-        from torchvision.datasets import MNIST
-
-        try:
-            for train in (True, False):
-                MNIST(root, train=train, download=True)
-        except Exception as err:  # offline, proxy, disk...: one message that says what to do
-            raise FileNotFoundError(
-                f"MNIST is not in {raw} and could not be downloaded ({type(err).__name__}: {err}). "
-                f"Put the four uncompressed IDX files ({', '.join(RAW_MD5)}) in <root>/MNIST/raw/ "
-                f"and set {ENV_VAR}=<root> (or pass data_root)."
-            ) from None
+    layout = _raw_layout(raw)
+    if layout is None:
+        hint = _misplaced(root)
+        if hint:
+            raise FileNotFoundError(f"MNIST is not in {raw}: {hint}.")
+        _download(root)
+    elif layout == "gz":
+        _extract(raw)
     for name, want in RAW_MD5.items():
-        path = raw / name
-        stat = path.stat()
-        got = _md5(path, stat.st_size, stat.st_mtime)
-        if got != want:
-            raise ValueError(f"{path} is corrupted: md5 {got}, official {want}. Replace it with the official file.")
+        _check_md5(raw / name, want)
     return root
 
 
@@ -179,7 +246,6 @@ def prepare(data: tuple[Tensor, Tensor], digits: Sequence[int], standardize: boo
 
 def minibatches(n: int, batch_size: int, gen: torch.Generator, weights: Tensor | None = None) -> Iterator[Tensor]:
     """Index batches for one epoch: a seeded permutation, or n draws with replacement ∝ weights."""
-    require_positive_int("batch_size", batch_size)
     if weights is None:
         order = torch.randperm(n, generator=gen)
     else:
