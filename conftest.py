@@ -8,14 +8,15 @@ from mnist_hw.data import has_mnist, mnist_root
 
 
 def pytest_configure(config):
-    # Notebooks run under test write figures and CSVs to a scratch folder, never into the repository's figures/.
-    os.environ.setdefault("MNIST_HW_FIGURES", str(Path(config.rootpath) / ".pytest_cache" / "figures"))
+    # Notebooks run under test write their run folders to a scratch folder, never into the repository's runs/.
+    os.environ.setdefault("MNIST_HW_RUNS", str(Path(config.rootpath) / ".pytest_cache" / "runs"))
 
 
 def pytest_collectstart(collector):
-    # tqdm progress bars write to stderr and differ on every run: nbval does not compare them.
+    # tqdm progress bars differ on every run: nbval does not compare them.
     if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += ("text/html", "application/javascript", "stderr")
+        collector.skip_compare += ("text/html", "application/javascript", "stderr",
+                                   "application/vnd.jupyter.widget-view+json")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,10 +1,13 @@
-"""Shared fixtures: tiny synthetic data for unit tests, the real MNIST folder for notebook tests."""
+"""Shared fixtures: tiny synthetic data for unit tests, the real MNIST folder and a papermill runner for notebook tests."""
 from pathlib import Path
 
+import papermill as pm
 import pytest
 import torch
 
 from mnist_hw.data import has_mnist, mnist_root
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @pytest.fixture
@@ -22,3 +25,16 @@ def mnist_dir() -> Path:
     if not has_mnist():
         pytest.skip(f"MNIST raw files not found under {mnist_root()} (set MNIST_HW_DATA)")
     return mnist_root()
+
+
+@pytest.fixture
+def run_notebook(mnist_dir, tmp_path):
+    """execute(name, **parameters) -> the run folder: notebooks/<name> run headless into tmp_path/run."""
+
+    def execute(name: str, run: str = "run", **parameters) -> Path:
+        folder = tmp_path / run
+        pm.execute_notebook(NOTEBOOKS / name, tmp_path / f"{run}.ipynb", parameters={"run_dir": str(folder), **parameters},
+                            cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+        return folder
+
+    return execute
