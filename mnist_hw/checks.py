@@ -208,7 +208,7 @@ def require_positive_int(name: str, value: Any) -> None:
 def _common() -> dict[str, Rule]:
     from .training import DEVICES
 
-    return {"device": Choice(DEVICES), "data_root": Folder(), "figures": Text(), "resume": Flag(), "run_dir": Text()}
+    return {"device": Choice(DEVICES), "data_root": Folder(), "run_dir": Text()}
 
 
 def _device_present(params: Mapping[str, Any]) -> None:
@@ -255,6 +255,7 @@ def check_q2(params: Mapping[str, Any]) -> dict[str, Any]:
     return Rules({"batch_sizes": Each(Int()), "optimizers": Each(_optimizers()), "lrs": Each(LR, repeats=True),
                   "hidden_sizes": Each(HIDDEN), "activations": Each(_activations()), "epochs": Int(),
                   "schedule": Choice(SCHEDULES), "seed": SEED, "extension_hidden": Each(HIDDEN, empty=True),
+                  "noise_top": Int(0), "noise_seeds": Each(SEED, empty=True),
                   "lockstep": Flag(), **_common()}, [_paired, _device_present])(params)
 
 
