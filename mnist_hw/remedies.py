@@ -282,3 +282,21 @@ def stability(results: pd.DataFrame, column: str = "f1_full") -> pd.DataFrame:
     largest = stats[stats.N == stats.N.max()].set_index("label")["mean"]
     table = stats.groupby("label").agg(worst_mean=("mean", "min"), largest_std=("std", "max"))
     return table.assign(at_largest_N=largest).sort_values(["worst_mean", "at_largest_N"], ascending=False)
+
+
+def ranking(results: pd.DataFrame) -> pd.DataFrame:
+    """Each method's validation-chosen weighting (see representatives), ordered by its validation F1 at the hardest
+    N where validation holds a "1" (mean over seeds; then by the mean over all such N); beside it, test results
+    only reported: the mean F1 at the training prior at its worst N and, at the largest N, its mean, std, the mean
+    ends of the per-seed 95 % intervals, the test false positives and the full-test F1."""
+    reps = representatives(results)
+    by = ["method", "weight"]
+    val = reps.groupby(by + ["N"]).f1_val.mean().groupby(level=by)
+    largest = reps[reps.N == reps.N.max()].groupby(by)
+    table = pd.DataFrame({
+        "validation_f1": val.min(), "validation_f1_mean": val.mean(),
+        "worst_N_f1_prior": reps.groupby(by + ["N"]).f1_prior.mean().groupby(level=by).min(),
+        "f1_prior": largest.f1_prior.mean(), "f1_prior_std": largest.f1_prior.std(),
+        "f1_prior_lo": largest.f1_prior_lo.mean(), "f1_prior_hi": largest.f1_prior_hi.mean(),
+        "test_fp": largest.fp_full.mean(), "f1_full": largest.f1_full.mean()})
+    return table.sort_values(["validation_f1", "validation_f1_mean"], ascending=False, na_position="last").reset_index()
