@@ -1,10 +1,11 @@
 """Per-model losses for MLPStack: each returns the M losses and their gradient w.r.t. the outputs."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
+from torchvision.ops import sigmoid_focal_loss
 
 LossGrad = tuple[Tensor, Tensor]  # (losses (M,), dL/d(outputs) (B, M, out))
 
@@ -37,8 +38,8 @@ class MSE:
         return diff.pow(2).sum((0, 2)) / n, diff * (2 / n)
 
 
-class Autograd:
-    """Any differentiable per-model loss fn(out, y) -> (M,): its gradient comes from autograd."""
+class AutogradLoss:
+    """Any differentiable per-model loss fn(out, y) -> (M,) whose gradient is left to torch.autograd."""
 
     def __init__(self, fn: Callable[[Tensor, Tensor], Tensor]):
         self.fn = fn
@@ -49,3 +50,29 @@ class Autograd:
             losses = self.fn(out, y)
             (grad,) = torch.autograd.grad(losses.sum(), out)
         return losses.detach(), grad
+
+
+def margin(out: Tensor) -> Tensor:
+    """The logit difference out[..., 1] - out[..., 0]: a two-logit classifier's score for class 1."""
+    return out[..., 1] - out[..., 0]
+
+
+def focal(out: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
+    """Per-model focal loss (torchvision's sigmoid_focal_loss, no alpha) on the logit difference."""
+    target = y[:, None].float().expand(-1, out.shape[1])
+    return sigmoid_focal_loss(margin(out), target, alpha=-1, gamma=gamma, reduction="none").mean(0)
+
+
+class Mixed:
+    """Different losses for consecutive groups of models in one stack: [(loss, number of models), ...]."""
+
+    def __init__(self, parts: Sequence[tuple[Callable[[Tensor, Tensor], LossGrad], int]]):
+        self.parts = [(loss, n) for loss, n in parts if n]
+
+    def __call__(self, out: Tensor, y: Tensor) -> LossGrad:
+        chunks = out.split([n for _, n in self.parts], 1)
+        losses, grads = zip(*(loss(chunk, y) for (loss, _), chunk in zip(self.parts, chunks)))
+        return torch.cat(losses), torch.cat(grads, 1)
+
+
+Autograd = AutogradLoss  # old name, kept only until tests/test_models.py (another helper's) moves to AutogradLoss
