@@ -275,7 +275,7 @@ def check_q3(params: Mapping[str, Any]) -> dict[str, Any]:
 
     return Rules({"N_list": Each(Int(1, largest_N())), "methods": Each(Choice(METHODS)), "seeds": Each(SEED),
                   "epochs": Int(), "hidden": HIDDEN, "lr": LR, "batch_size": Int(), "ae_hidden": HIDDEN,
-                  "ae_quantile": Number(0.0, 1.0), "cpu_threads": Int(1, 1024), **_common()},
+                  "ae_quantile": Number(0.0, 1.0), "aug_hidden": HIDDEN, "cpu_threads": Int(1, 1024), **_common()},
                  [_device_present])(params)
 
 

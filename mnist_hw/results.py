@@ -73,7 +73,7 @@ def key_text(value: Any) -> str:
     return str(value)
 
 
-def mean_std(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str], digits: int = 2) -> pd.DataFrame:
+def mean_std(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str], digits: int = 3) -> pd.DataFrame:
     """'mean ± std' of each column over the rows of every `by` group (e.g. over seeds); 'n/a' when undefined."""
     stats = table.groupby(list(by))[list(columns)].agg(["mean", "std"])
     return pd.DataFrame({c: [pm(m, s, digits) for m, s in zip(stats[c]["mean"], stats[c]["std"])] for c in columns},

@@ -107,4 +107,4 @@ def test_choices_are_made_on_validation_columns_only():
 
 def test_mean_std_formats_undefined_as_na():
     table = pd.DataFrame({"g": [1, 1, 2, 3], "v": [1.0, 3.0, 5.0, float("nan")]})
-    assert mean_std(table, ["g"], ["v"]).v.tolist() == ["2.00 ± 1.41", "5.00", "n/a"]
+    assert mean_std(table, ["g"], ["v"], digits=2).v.tolist() == ["2.00 ± 1.41", "5.00", "n/a"]
