@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from mnist_hw.data import has_mnist, mnist_root
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from mnist_hw.run_all import NOTEBOOKS
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from mnist_hw.imbalance import build, load_imbalanced
 from mnist_hw.models import PCA, Autoencoder, SimpleMLP
 from mnist_hw.remedies import METHODS
 from mnist_hw.training import TrainConfig
-from test_notebooks import NOTEBOOKS, execute
+from mnist_hw.run_all import NOTEBOOKS
 
 CHECKS = {"q1_binary_batch_size": check_q1, "q2_ten_digits_grid": check_q2, "q3_imbalance": check_q3,
           "q4_autoencoder": check_q4}
@@ -230,20 +230,20 @@ def test_q4_accepted_parameters_build(pixels, hidden, output_activation, example
 
 # ---- two headless runs: a refused parameter stops in the check cell; a diverging model is reported ---------
 
-def test_q4_refused_parameter_stops_in_the_check_cell_before_any_data(tmp_path):
+def test_q4_refused_parameter_stops_in_the_check_cell_before_any_data(run_notebook, tmp_path):
     empty = tmp_path / "empty"  # were the check passed, loading would fail here with a different error
     empty.mkdir()
     with pytest.raises(pm.PapermillExecutionError, match=r"hidden: 800 is not allowed; must be an integer in 1\.\.784"):
-        execute("q4_autoencoder.ipynb", tmp_path, hidden=800, data_root=str(empty))
-    nb = nbformat.read(tmp_path / "q4_autoencoder.ipynb", 4)
+        run_notebook("q4_autoencoder.ipynb", hidden=800, data_root=str(empty))
+    nb = nbformat.read(tmp_path / "run.ipynb", 4)
     failed = [c for c in nb.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
     assert len(failed) == 1 and "guard.check(globals(), check_q4)" in failed[0].source
-    assert list(empty.iterdir()) == [] and not (tmp_path / "figures").exists()
+    assert list(empty.iterdir()) == [] and not (tmp_path / "run" / "results.csv").exists()
 
 
-def test_q4_diverging_sgd_is_reported_not_crashed(mnist_dir, tmp_path):
-    execute("q4_autoencoder.ipynb", tmp_path, optimizer="sgd", lr=1e4, output_activation="none", epochs=1,
+def test_q4_diverging_sgd_is_reported_not_crashed(run_notebook, tmp_path):
+    run_notebook("q4_autoencoder.ipynb", optimizer="sgd", lr=1e4, output_activation="none", epochs=1,
             batch_size=1024)
-    nb = nbformat.read(tmp_path / "q4_autoencoder.ipynb", 4)
+    nb = nbformat.read(tmp_path / "run.ipynb", 4)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "The autoencoder diverged" in text and "No reconstructions to show" in text

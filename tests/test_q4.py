@@ -7,7 +7,6 @@ import torch
 
 from mnist_hw.data import generator, pick_per_class
 from mnist_hw.models import PCA, Autoencoder, MLPStack, seeded
-from test_notebooks import execute
 
 
 @pytest.mark.parametrize("activation,output_activation", [("relu", "sigmoid"), ("tanh", None), ("sigmoid", "tanh")])
@@ -70,21 +69,21 @@ def printed(notebook) -> str:
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
-def test_q4_smoke_run_with_relu_output_writes_mse_and_figures(mnist_dir, tmp_path):
-    out = execute("q4_autoencoder.ipynb", tmp_path, epochs=1, batch_size=256, output_activation="relu")
-    mse = pd.read_csv(out / "q4_mse.csv", index_col="split")
+def test_q4_smoke_run_with_relu_output_writes_mse_and_figures(run_notebook, tmp_path):
+    out = run_notebook("q4_autoencoder.ipynb", epochs=1, batch_size=256, output_activation="relu")
+    mse = pd.read_csv(out / "results.csv", index_col="split")
     assert list(mse.index) == ["train", "val", "test"] and list(mse.columns) == ["autoencoder", "PCA-50"]
     assert mse["PCA-50"].between(0.010, 0.013).all()  # PCA-50 on the [0, 1] scale is about 0.0115
     assert mse["autoencoder"].between(0.001, 0.06).all()
-    assert len(pd.read_csv(out / "q4_per_digit_mse.csv")) == 10
-    assert len(pd.read_csv(out / "q4_curves.csv")) == 1
-    for name in ("q4_reconstructions", "q4_loss_curve", "q4_per_digit_mse"):
+    assert len(pd.read_csv(out / "per_digit_mse.csv")) == 10
+    assert len(pd.read_csv(out / "curves.csv")) == 1
+    for name in ("reconstructions", "loss_curve", "per_digit_mse"):
         assert (out / f"{name}.png").stat().st_size > 10_000
-    text = printed(tmp_path / "q4_autoencoder.ipynb")
+    text = printed(tmp_path / "run.ipynb")
     assert "One epoch only" in text and "over the last 0 epochs" not in text and "diverged" not in text
 
 
-def test_q4_bad_output_activation_fails_before_training(mnist_dir, tmp_path):
+def test_q4_bad_output_activation_fails_before_training(run_notebook, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match=r"output_activation: 'softmax' is not allowed; choose from"):
-        execute("q4_autoencoder.ipynb", tmp_path, output_activation="softmax")
-    assert not (tmp_path / "figures").exists()
+        run_notebook("q4_autoencoder.ipynb", output_activation="softmax")
+    assert not (tmp_path / "run" / "results.csv").exists()
