@@ -64,13 +64,18 @@ def sparsify(labels: Tensor, N: int, gen: torch.Generator) -> Tensor:
     return torch.cat([torch.nonzero(labels == 0).flatten(), keep])
 
 
+def kept_index(labels: Tensor, N: int, seed: int) -> Tensor:
+    """Indices of the training images that build keeps for this N and seed (see sparsify)."""
+    return sparsify(labels, N, generator(seed, "sparsify"))
+
+
 def build(train: Split, test: Split, N: int, seed: int, val_fraction: float = 0.2) -> Imbalanced:
     """Keep 1/N of the "1"s of train and test (seeded), split the kept training data per class into
     train / validation. N must leave at least one "1" for training."""
     largest = max_N(train.y, val_fraction)
     if isinstance(N, bool) or not isinstance(N, int) or not 1 <= N <= largest:
         raise ValueError(f'N must be an integer in 1..{largest} (larger N leaves no "1" to train on), got N={N!r}')
-    kept = train.subset(sparsify(train.y, N, generator(seed, "sparsify")))
+    kept = train.subset(kept_index(train.y, N, seed))
     # stratified: the "0"s come first and are permuted first, so their split is the same for every N
     tr, va = split_indices(kept.y, val_fraction, generator(seed, "split"), stratify=True)
     sparse_test = test.subset(sparsify(test.y, N, generator(seed, "sparsify-test")))
@@ -82,6 +87,15 @@ def load_imbalanced(N: int, seed: int, root: str | Path | None = None, device: t
     data = build(*_zeros_and_ones(mnist_root(root)), N, seed)
     return Imbalanced(N, Splits(*(getattr(data.splits, k).to(device) for k in ("train", "val", "test"))),
                       data.full_test.to(device))
+
+
+def dropped_ones(N: int, seed: int, root: str | Path | None = None, device: torch.device | str = "cpu") -> Tensor:
+    """The MNIST training "1"s that load_imbalanced(N, seed) leaves out: no method ever sees them, so they can tune
+    a method without touching the test set."""
+    train, _ = _zeros_and_ones(mnist_root(root))
+    dropped = torch.ones(len(train), dtype=torch.bool)
+    dropped[kept_index(train.y, N, seed)] = False  # every "0" is kept, so only "1"s remain
+    return train.x[dropped].to(device)
 
 
 @functools.lru_cache(maxsize=2)

@@ -127,14 +127,20 @@ def train_augmented(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str] =
     fit_config(stack, grown, cfg)
     score = lambda x: margin(predict(stack, x))
     thresholds = {"augmented": 0.0}
-    if "augmented_gap" in methods:  # fresh distortions (another stream) of every labelled "1", never trained on
-        labelled = torch.cat([ones, val.x[val.y == 1]])
-        held_out = score(distort(labelled, 1000, generator(cfg.seed, "held-out")))[:, 0]
+    if "augmented_gap" in methods:
+        held_out = score(held_out_ones(data, cfg.seed))[:, 0]
         thresholds["augmented_gap"] = gap_threshold(score(val.x[val.y == 0])[:, 0], held_out, data.prior)
     synchronize(train.x.device)
     names = [m for m in thresholds if m in methods]
     return Scored([(m, "1") for m in names], lambda x: score(x).expand(-1, len(names)),
                   torch.tensor([thresholds[m] for m in names]), time.perf_counter() - start)
+
+
+def held_out_ones(data: Imbalanced, seed: int, count: int = 1000) -> Tensor:
+    """`count` fresh distortions (a stream of their own) of every labelled "1", training and validation: "1"-like
+    images the augmented model never trained on, from which gap_threshold reads the true-positive rate."""
+    train, val = data.splits.train, data.splits.val
+    return distort(torch.cat([train.x[train.y == 1], val.x[val.y == 1]]), count, generator(seed, "held-out"))
 
 
 def gap_threshold(zeros: Tensor, ones: Tensor, prior: float, tail: int = 50) -> float:
