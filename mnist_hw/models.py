@@ -2,13 +2,59 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor, nn
 
-from .params import require_choice
+from .params import require_choice, require_positive_int
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+class Activation:
+    """An elementwise nonlinearity: its forward and its derivative, side by side (as micrograd keeps them)."""
+
+    name: str
+    module: type[nn.Module]  # the nn.Module a SimpleMLP holds, so models print like any PyTorch model
+
+    def forward(self, h: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
+        """d a / d h, given the input h and the output a = forward(h) (whichever is cheaper to use)."""
+        raise NotImplementedError
+
+
+class Sigmoid(Activation):
+    name, module = "sigmoid", nn.Sigmoid
+
+    def forward(self, h: Tensor) -> Tensor:
+        return torch.sigmoid(h)
+
+    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
+        return a * (1 - a)
+
+
+class ReLU(Activation):
+    name, module = "relu", nn.ReLU
+
+    def forward(self, h: Tensor) -> Tensor:
+        return torch.relu(h)
+
+    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
+        return (h > 0).to(a.dtype)
+
+
+class Tanh(Activation):
+    name, module = "tanh", nn.Tanh
+
+    def forward(self, h: Tensor) -> Tensor:
+        return torch.tanh(h)
+
+    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
+        return 1 - a * a
+
+
+ACTIVATIONS: dict[str, Activation] = {act.name: act for act in (Sigmoid(), ReLU(), Tanh())}
 
 
 def check_activation(name: str | None, allow_none: bool = False) -> None:
@@ -28,10 +74,10 @@ class SimpleMLP(nn.Module):
         if hidden <= 0:
             raise ValueError(f"hidden must be a positive integer, got {hidden}")
         self.fc1 = nn.Linear(in_features, hidden)
-        self.activation = ACTIVATIONS[activation]()
+        self.activation = ACTIVATIONS[activation].module()
         self.fc2 = nn.Linear(hidden, out_features)
         if output_activation is not None:
-            self.activation_output = ACTIVATIONS[output_activation]()
+            self.activation_output = ACTIVATIONS[output_activation].module()
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.fc2(self.activation(self.fc1(x)))
@@ -46,7 +92,7 @@ class SimpleMLP(nn.Module):
         return _name(self.activation_output) if hasattr(self, "activation_output") else None
 
 
-class RegressionMLP(SimpleMLP):
+class Autoencoder(SimpleMLP):
     """The Q4 autoencoder: 784 -> hidden -> 784 with a squashing output (pixels live in [0, 1])."""
 
     def __init__(self, hidden: int = 50, activation: str = "relu", output_activation: str | None = "sigmoid"):
@@ -87,7 +133,7 @@ class PCA:
 
 
 def _name(module: nn.Module) -> str:
-    return next(k for k, cls in ACTIVATIONS.items() if type(module) is cls)
+    return next(name for name, act in ACTIVATIONS.items() if type(module) is act.module)
 
 
 def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.Module:
@@ -97,61 +143,90 @@ def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.M
         return cls(*args, **kwargs)
 
 
-_DERIVATIVE = {  # activation'(h) written through a = activation(h), which the forward pass keeps
-    "sigmoid": lambda h, a: a * (1 - a),
-    "relu": lambda h, a: (h > 0).to(a.dtype),
-    "tanh": lambda h, a: 1 - a * a,
-}
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The models of a stream that share hidden activation and width: their units are contiguous, and their
+    output layer is one batched matrix product over (stream, model)."""
+
+    activation: Activation
+    width: int
+    members: list[int]  # positions of the models within a stream
+    units: slice  # their hidden units, model after model
+
+    def __len__(self) -> int:
+        return len(self.members)
 
 
 class MLPStack:
-    """M SimpleMLPs on one input stream, trained in lockstep with hand-derived gradients.
+    """M SimpleMLPs trained in lockstep with hand-derived gradients, on one or several minibatch streams.
 
-    The hidden units of all models are concatenated into one wide first layer and the second layer is
-    block-diagonal, so every model sees only its own units: each is trained exactly as it would be alone,
-    but a step costs one set of matrix products instead of M. The backward pass is written out because
-    autograd's per-node overhead dominates a 784-h-2 model at batch size 2 (tests check it against autograd).
-    All parameters live in one flat buffer so an optimizer step is a handful of tensor operations.
+    With `streams=S` the M = S*K models are stream-major (model i reads stream i // K) and every stream holds
+    the same architectures in the same order, typically the same configurations under S seeds. The hidden
+    units of a stream's models form one wide first layer, so the hidden layer of all streams is one batched
+    matrix product. Units are laid out in groups of equal activation and width, and the output layer of a
+    group is one batched product over its models: no model pays for the others (no block-diagonal mask).
+    The backward pass is written out because autograd's per-node overhead dominates a 784-h-2 model at batch
+    size 2 (tests check it against autograd). All parameters live in one flat buffer (`params`, gradients in
+    `grad`), so an optimizer step is one fused kernel.
     """
 
-    def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu"):
+    def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu", streams: int = 1):
+        require_positive_int("streams", streams)
         if not models:
             raise ValueError("MLPStack needs at least one model")
+        if len(models) % streams:
+            raise ValueError(f"streams={streams} must divide the number of models, got {len(models)} models")
         first = models[0]
         self.in_features, self.out_features = first.fc1.in_features, first.fc2.out_features
         self.output_activation = first.output_activation_name
         if any((m.fc1.in_features, m.fc2.out_features, m.output_activation_name)
                != (self.in_features, self.out_features, self.output_activation) for m in models):
             raise ValueError("models in one stack must share input size, output size and output activation")
-        self.hidden = [m.fc1.out_features for m in models]
-        self.activations = [m.activation_name for m in models]
-        M, O, D, U = len(models), self.out_features, self.in_features, sum(self.hidden)
-        shapes = {"W1": (U, D), "b1": (U,), "W2": (M * O, U), "b2": (M * O,)}
-        numel = sum(torch.Size(s).numel() for s in shapes.values())
-        self.params = torch.zeros(numel, device=device)
-        self.grad = torch.zeros(numel, device=device)
-        self.W1, self.b1, self.W2, self.b2 = _views(self.params, shapes.values())
-        self.gW1, self.gb1, self.gW2, self.gb2 = _views(self.grad, shapes.values())
-        # Units are laid out grouped by activation kind (each model's units stay contiguous), so every
-        # activation applies to one contiguous block instead of masking all units with every function.
-        self.unit_slices: list[slice] = [slice(0)] * M
-        self.kind_slices: list[tuple[str, slice]] = []
+        S, K = streams, len(models) // streams
+        arch = [(m.fc1.out_features, m.activation_name) for m in models]
+        if any(arch[s * K:(s + 1) * K] != arch[:K] for s in range(S)):
+            raise ValueError(f"each of the {S} streams must hold the same (hidden, activation) list in the same "
+                             f"order, got {[arch[s * K:(s + 1) * K] for s in range(S)]}")
+        self.streams, self.per_stream = S, K
+        self.hidden, self.activations = [h for h, _ in arch], [a for _, a in arch]
+        self.groups: list[_Group] = []
         start = 0
-        for kind in sorted(set(self.activations)):
-            kind_start = start
-            for m in (m for m in range(M) if self.activations[m] == kind):
-                self.unit_slices[m] = slice(start, start + self.hidden[m])
-                start += self.hidden[m]
-            self.kind_slices.append((kind, slice(kind_start, start)))
-        self.block = torch.zeros(M * O, U, device=device)  # 1 where W2 connects a model's units to its outputs
-        for m, s in enumerate(self.unit_slices):
-            self.block[m * O:(m + 1) * O, s] = 1
+        for width, act in sorted(set(arch[:K]), key=lambda wa: (wa[1], wa[0])):  # activation kinds contiguous
+            members = [k for k in range(K) if arch[k] == (width, act)]
+            self.groups.append(_Group(ACTIVATIONS[act], width, members, slice(start, start + len(members) * width)))
+            start += len(members) * width
+        self.kinds = [(g.activation, slice(g.units.start, gs[-1].units.stop)) for g, gs in  # one slice per activation
+                      ((gs[0], gs) for gs in _runs(self.groups, lambda g: g.activation.name))]
+        self.place = {k: (g, j) for g, group in enumerate(self.groups) for j, k in enumerate(group.members)}
+        # output assembly: consecutive models of a stream that are consecutive members of one group
+        self.output_runs = [(run[0][0], run[0][1], run[-1][1] + 1)
+                            for run in _runs([self.place[k] for k in range(K)], None)]
+        D, O, U = self.in_features, self.out_features, start
+        shapes = [(S, U, D), (S, U)] + [s for g in self.groups for s in ((S, len(g), O, g.width), (S, len(g), O))]
+        numel = sum(torch.Size(s).numel() for s in shapes)
+        dtype = first.fc1.weight.dtype
+        self.params = torch.zeros(numel, device=device, dtype=dtype)
+        self.grad = torch.zeros(numel, device=device, dtype=dtype)
+        self._p, self._g = self._layout(self.params, shapes), self._layout(self.grad, shapes)
         with torch.no_grad():
-            for m, model, s in zip(range(M), models, self.unit_slices):
-                self.W1[s] = model.fc1.weight
-                self.b1[s] = model.fc1.bias
-                self.W2[m * O:(m + 1) * O, s] = model.fc2.weight
-                self.b2[m * O:(m + 1) * O] = model.fc2.bias
+            for i, model in enumerate(models):
+                for mine, theirs in zip(self._model(self._p, i), model.parameters()):
+                    mine.copy_(theirs)
+
+    @staticmethod
+    def _layout(buffer: Tensor, shapes: list[tuple[int, ...]]) -> SimpleNamespace:
+        views = _views(buffer, shapes)
+        return SimpleNamespace(W1=views[0], b1=views[1], W2=views[2::2], b2=views[3::2])
+
+    def _model(self, layout: SimpleNamespace, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Views of model i's (fc1.weight, fc1.bias, fc2.weight, fc2.bias) in the params or grad layout."""
+        s, k = divmod(i, self.per_stream)
+        g, j = self.place[k]
+        width = self.groups[g].width
+        units = slice(self.groups[g].units.start + j * width, self.groups[g].units.start + (j + 1) * width)
+        return layout.W1[s, units], layout.b1[s, units], layout.W2[g][s, j], layout.b2[g][s, j]
 
     def __len__(self) -> int:
         return len(self.hidden)
@@ -160,54 +235,98 @@ class MLPStack:
     def device(self) -> torch.device:
         return self.params.device
 
-    def _per_kind(self, fn: Callable[[str, slice], Tensor], like: Tensor) -> Tensor:
-        """Assemble fn(kind, units) over each activation kind's contiguous block of hidden units."""
-        if len(self.kind_slices) == 1:
-            return fn(*self.kind_slices[0])
+    def _per_kind(self, fn: Callable[[Activation, slice], Tensor], like: Tensor) -> Tensor:
+        """Assemble fn(activation, units) over each activation's contiguous block of hidden units."""
+        if len(self.kinds) == 1:
+            return fn(*self.kinds[0])
         out = torch.empty_like(like)
-        for kind, units in self.kind_slices:
-            out[:, units] = fn(kind, units)
+        for act, units in self.kinds:
+            out[..., units] = fn(act, units)
         return out
 
-    def forward(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
-        """Outputs (B, M, out) of every model for inputs x (B, in), and what backward needs."""
-        h = torch.addmm(self.b1, x, self.W1.t())
-        a = self._per_kind(lambda kind, units: getattr(torch, kind)(h[:, units]), h)
-        out = torch.addmm(self.b2, a, self.W2.t())
-        if self.output_activation is not None:
-            out = getattr(torch, self.output_activation)(out)
-        return out.view(len(x), len(self), self.out_features), (h, a, out)
+    def _stream_inputs(self, x: Tensor) -> Tensor:
+        """x as (S, B, in): one minibatch per stream, or one (B, in) minibatch shared by all streams."""
+        if x.dim() == 2 and x.shape[1] == self.in_features:
+            return x.unsqueeze(0).expand(self.streams, -1, -1)
+        if x.dim() == 3 and x.shape[0] == self.streams and x.shape[2] == self.in_features:
+            return x
+        raise ValueError(f"x must have shape (batch, {self.in_features}) or ({self.streams}, batch, "
+                         f"{self.in_features}) for this stack of {self.streams} stream(s), got {tuple(x.shape)}")
 
-    def backward(self, x: Tensor, cache: tuple[Tensor, Tensor, Tensor], dout: Tensor) -> None:
+    def _group_input(self, a: Tensor, group: _Group) -> Tensor:
+        """A group's hidden activations as (S * n, B, width): one matrix per (stream, model)."""
+        S, B, _ = a.shape
+        block = a[..., group.units]
+        return block if len(group) == 1 else block.view(S, B, len(group), group.width).transpose(1, 2).reshape(-1, B, group.width)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, tuple]:
+        """Outputs (B, M, out) of every model for inputs x (B, in), or (S, B, in) with one minibatch per stream,
+        and what backward needs."""
+        x = self._stream_inputs(x)
+        S, B, O = self.streams, x.shape[1], self.out_features
+        h = torch.baddbmm(self._p.b1.unsqueeze(1), x, self._p.W1.transpose(1, 2))
+        a = self._per_kind(lambda act, units: act.forward(h[..., units]), h)
+        inputs = [self._group_input(a, g) for g in self.groups]
+        z = [torch.baddbmm(b2.view(-1, 1, O), a_g, W2.view(-1, O, g.width).transpose(1, 2)).view(S, len(g), B, O)
+             for g, a_g, W2, b2 in zip(self.groups, inputs, self._p.W2, self._p.b2)]
+        if len(self.output_runs) > 1:
+            z = [torch.cat([z[g][:, j0:j1] for g, j0, j1 in self.output_runs], 1)]
+        pre = z[0].permute(2, 0, 1, 3).reshape(B, len(self), O)  # (S, K, B, O) seen as (B, S*K, O): a view
+        out = pre if self.output_activation is None else ACTIVATIONS[self.output_activation].forward(pre)
+        return out, (x, h, a, inputs, pre, out)
+
+    def backward(self, x: Tensor, cache: tuple, dout: Tensor) -> None:
         """Write d(sum of the models' losses)/d(parameters) into self.grad, given dL/d(outputs) (B, M, out)."""
-        h, a, out = cache
-        dz = dout.reshape(len(x), -1)
+        x, h, a, inputs, pre, out = cache
+        S, K, B, O = self.streams, self.per_stream, x.shape[1], self.out_features
         if self.output_activation is not None:
-            dz = dz * _DERIVATIVE[self.output_activation](None, out)
-        torch.mm(dz.t(), a, out=self.gW2)
-        if len(self) > 1:
-            self.gW2.mul_(self.block)
-        torch.sum(dz, 0, out=self.gb2)
-        da = dz @ self.W2
-        dh = self._per_kind(lambda kind, units: _DERIVATIVE[kind](h[:, units], a[:, units]), h).mul_(da)
-        torch.mm(dh.t(), x, out=self.gW1)
-        torch.sum(dh, 0, out=self.gb1)
+            dout = dout * ACTIVATIONS[self.output_activation].derivative(pre, out)
+        d = dout.reshape(B, S, K, O).permute(1, 2, 0, 3)  # (S, K, B, O)
+        da = []
+        for g, a_g, W2, gW2, gb2 in zip(self.groups, inputs, self._p.W2, self._g.W2, self._g.b2):
+            n, w = len(g), g.width
+            members = g.members
+            d_g = d[:, members[0]:members[-1] + 1] if members[-1] - members[0] == n - 1 else d[:, members]
+            d_g = d_g.reshape(S * n, B, O)
+            torch.bmm(d_g.transpose(1, 2), a_g, out=gW2.view(S * n, O, w))
+            torch.sum(d_g, 1, out=gb2.view(S * n, O))
+            da_g = torch.bmm(d_g, W2.view(S * n, O, w))
+            da.append(da_g if n == 1 else da_g.view(S, n, B, w).transpose(1, 2).reshape(S, B, n * w))
+        da = da[0] if len(da) == 1 else torch.cat(da, 2)
+        dh = self._per_kind(lambda act, units: act.derivative(h[..., units], a[..., units]), h).mul_(da)
+        torch.bmm(dh.transpose(1, 2), x, out=self._g.W1)
+        torch.sum(dh, 1, out=self._g.b1)
 
     def to_models(self) -> list[SimpleMLP]:
-        """The stacked models as independent SimpleMLPs (copies of the current weights)."""
-        O, models = self.out_features, []
-        for m, (hid, act, s) in enumerate(zip(self.hidden, self.activations, self.unit_slices)):
-            model = SimpleMLP(self.in_features, hid, O, act, self.output_activation).to(self.device)
+        """The stacked models as independent SimpleMLPs: copies of the current weights, and of the gradients of
+        the last backward as each parameter's .grad."""
+        models = []
+        for i, (hidden, act) in enumerate(zip(self.hidden, self.activations)):
+            model = SimpleMLP(self.in_features, hidden, self.out_features, act, self.output_activation)
+            model = model.to(self.device, self.params.dtype)
             with torch.no_grad():
-                model.fc1.weight.copy_(self.W1[s])
-                model.fc1.bias.copy_(self.b1[s])
-                model.fc2.weight.copy_(self.W2[m * O:(m + 1) * O, s])
-                model.fc2.bias.copy_(self.b2[m * O:(m + 1) * O])
+                for p, value, grad in zip(model.parameters(), self._model(self._p, i), self._model(self._g, i)):
+                    p.copy_(value)
+                    p.grad = grad.clone()
             models.append(model)
         return models
 
 
-def _views(buffer: Tensor, shapes) -> list[Tensor]:
+def _runs(items: list, key: Callable | None) -> list[list]:
+    """Split items into maximal runs: equal key(item) (key given), or (group, position) pairs that follow
+    each other within one group (key None)."""
+    runs: list[list] = []
+    for item in items:
+        if runs and (key(runs[-1][-1]) == key(item) if key else
+                     (runs[-1][-1][0] == item[0] and runs[-1][-1][1] + 1 == item[1])):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _views(buffer: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
+    """Consecutive views of the given shapes into a flat buffer."""
     out, offset = [], 0
     for shape in shapes:
         n = torch.Size(shape).numel()
