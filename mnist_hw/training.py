@@ -77,21 +77,37 @@ class SGD:
 
 
 class Adam:
-    """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`:
-    the fused kernel where the device has one (nanoGPT's configure_optimizers check), else the default."""
+    """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`.
 
-    def __init__(self, params: Tensor, grad: Tensor, lr: float):
-        params.grad = grad
+    Adam(fused=True) runs the kernel torch._fused_adam_, but its step() bookkeeping (hooks, checks, state
+    lookup) costs about 30 us, measured (benchmarks/bench.py, "Adam step") at more than 10 % of a batch-2
+    training step; so with `direct` the kernel is called itself where torch has it, and otherwise the public
+    optimizer is used: fused where the device supports it (nanoGPT's check), else PyTorch's default.
+    """
+
+    def __init__(self, params: Tensor, grad: Tensor, lr: float, direct: bool = True):
+        self.params, self.grad, self.lr = params, grad, lr
         fused = params.device.type in _fused_devices()
-        self.optimizer = torch.optim.Adam([params], lr=lr, fused=fused or None)
-        self.lr = lr
+        self.direct = direct and fused and hasattr(torch, "_fused_adam_")
+        if self.direct:
+            self.m, self.v = torch.zeros_like(params), torch.zeros_like(params)
+            self.t = torch.zeros((), device=params.device)
+        else:
+            params.grad = grad
+            self.optimizer = torch.optim.Adam([params], lr=lr, fused=fused or None)
 
     def step(self) -> None:
-        self.optimizer.param_groups[0]["lr"] = self.lr
-        self.optimizer.step()
+        if self.direct:
+            self.t += 1
+            torch._fused_adam_([self.params], [self.grad], [self.m], [self.v], [], [self.t], lr=self.lr, beta1=0.9,
+                               beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+        else:
+            self.optimizer.param_groups[0]["lr"] = self.lr
+            self.optimizer.step()
 
 
 def _fused_devices() -> list[str]:
+    """Device types with a fused Adam kernel (none on a torch without fused optimizers)."""
     if "fused" not in inspect.signature(torch.optim.Adam).parameters:
         return []
     from torch.optim.optimizer import _get_fused_kernels_supported_devices

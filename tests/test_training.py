@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mnist_hw.data import Split, Splits, generator, minibatches
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.sweeps import mean_std, run_sweep, train_group
-from mnist_hw.training import TrainConfig, evaluate, fit, make_optimizer, resolve_device
+from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, resolve_device
 
 
 def test_unknown_or_absent_device_is_a_clear_error():
@@ -28,13 +28,16 @@ def test_config_rejects_bad_values(field, value):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize("name,cls", [("adam", torch.optim.Adam), ("sgd", torch.optim.SGD)])
-def test_optimizers_match_torch(name, cls):
+@pytest.mark.parametrize("name,cls,direct", [("adam", torch.optim.Adam, True), ("adam", torch.optim.Adam, False),
+                                             ("sgd", torch.optim.SGD, None)])
+def test_optimizers_match_torch(name, cls, direct):
     torch.manual_seed(0)
     stack = MLPStack([SimpleMLP(5, 3, 2)])
     ref = stack.params.clone().requires_grad_()
-    ours, theirs = make_optimizer(name, stack, 0.01), cls([ref], lr=0.01)
-    for _ in range(5):
+    ours = make_optimizer(name, stack, 0.01) if direct is None else Adam(stack.params, stack.grad, 0.01, direct=direct)
+    theirs = cls([ref], lr=0.01, foreach=False)
+    for step in range(5):
+        ours.lr = theirs.param_groups[0]["lr"] = 0.01 / (step + 1)  # a schedule changes lr between steps
         g = torch.randn_like(ref)
         stack.grad.copy_(g)
         ref.grad = g.clone()
