@@ -21,7 +21,7 @@ from torchvision import datasets, transforms
 
 from mnist_hw.data import MEAN, STD, Split, ensure_mnist, generator, load_splits
 from mnist_hw.losses import MSE
-from mnist_hw.models import MLPStack, RegressionMLP, SimpleMLP, seeded
+from mnist_hw.models import MLPStack, Autoencoder, SimpleMLP, seeded
 from mnist_hw.training import fit, resolve_device, synchronize
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
@@ -113,9 +113,9 @@ def main() -> None:
 
     q4 = load_splits(range(10), seed=0, root=root, standardize=False, device=device)
     b, lr = 64, 5e-4  # the Q4 notebook's defaults
-    classic = classic_epoch(torchvision_split(root, list(range(10)), False), b, seeded(0, RegressionMLP).to(device),
+    classic = classic_epoch(torchvision_split(root, list(range(10)), False), b, seeded(0, Autoencoder).to(device),
                             "adam", lr, device, steps, autoencoder=True)
-    stack = MLPStack([seeded(0, RegressionMLP)], device)
+    stack = MLPStack([seeded(0, Autoencoder)], device)
     report(f"Q4 autoencoder, batch {b}", classic, ours_epoch(stack, Split(q4.train.x, q4.train.x), batch_size=b, lr=lr,
                                                              loss=MSE()), stack_flops(stack, len(q4.train)))
 

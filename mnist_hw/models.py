@@ -41,7 +41,7 @@ class ReLU(Activation):
         return torch.relu(h)
 
     def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return (h > 0).to(a.dtype)
+        return torch.sign(a)  # 1 where h > 0, else 0: a = max(h, 0) is positive exactly there
 
 
 class Tanh(Activation):
@@ -215,18 +215,19 @@ class MLPStack:
                 for mine, theirs in zip(self._model(self._p, i), model.parameters()):
                     mine.copy_(theirs)
 
-    @staticmethod
-    def _layout(buffer: Tensor, shapes: list[tuple[int, ...]]) -> SimpleNamespace:
+    def _layout(self, buffer: Tensor, shapes: list[tuple[int, ...]]) -> SimpleNamespace:
+        """Views into a flat buffer: W1 (S, U, in), b1 (S, U) and, per group, W2 (S*n, out, width), b2 (S*n, out)."""
         views = _views(buffer, shapes)
-        return SimpleNamespace(W1=views[0], b1=views[1], W2=views[2::2], b2=views[3::2])
+        return SimpleNamespace(W1=views[0], b1=views[1], W2=[w.flatten(0, 1) for w in views[2::2]],
+                               b2=[b.flatten(0, 1) for b in views[3::2]])
 
     def _model(self, layout: SimpleNamespace, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Views of model i's (fc1.weight, fc1.bias, fc2.weight, fc2.bias) in the params or grad layout."""
         s, k = divmod(i, self.per_stream)
         g, j = self.place[k]
-        width = self.groups[g].width
-        units = slice(self.groups[g].units.start + j * width, self.groups[g].units.start + (j + 1) * width)
-        return layout.W1[s, units], layout.b1[s, units], layout.W2[g][s, j], layout.b2[g][s, j]
+        group, row = self.groups[g], s * len(self.groups[g]) + j
+        units = slice(group.units.start + j * group.width, group.units.start + (j + 1) * group.width)
+        return layout.W1[s, units], layout.b1[s, units], layout.W2[g][row], layout.b2[g][row]
 
     def __len__(self) -> int:
         return len(self.hidden)
@@ -235,67 +236,77 @@ class MLPStack:
     def device(self) -> torch.device:
         return self.params.device
 
-    def _per_kind(self, fn: Callable[[Activation, slice], Tensor], like: Tensor) -> Tensor:
-        """Assemble fn(activation, units) over each activation's contiguous block of hidden units."""
+    def _per_kind(self, fn: Callable[..., Tensor], *tensors: Tensor) -> Tensor:
+        """fn(activation, *blocks) assembled over each activation's contiguous block of hidden units."""
         if len(self.kinds) == 1:
-            return fn(*self.kinds[0])
-        out = torch.empty_like(like)
+            return fn(self.kinds[0][0], *tensors)
+        out = torch.empty_like(tensors[0])
         for act, units in self.kinds:
-            out[..., units] = fn(act, units)
+            out[..., units] = fn(act, *(t[..., units] for t in tensors))
         return out
 
     def _stream_inputs(self, x: Tensor) -> Tensor:
         """x as (S, B, in): one minibatch per stream, or one (B, in) minibatch shared by all streams."""
-        if x.dim() == 2 and x.shape[1] == self.in_features:
-            return x.unsqueeze(0).expand(self.streams, -1, -1)
         if x.dim() == 3 and x.shape[0] == self.streams and x.shape[2] == self.in_features:
             return x
+        if x.dim() == 2 and x.shape[1] == self.in_features:
+            return x.expand(self.streams, -1, -1)
         raise ValueError(f"x must have shape (batch, {self.in_features}) or ({self.streams}, batch, "
                          f"{self.in_features}) for this stack of {self.streams} stream(s), got {tuple(x.shape)}")
 
-    def _group_input(self, a: Tensor, group: _Group) -> Tensor:
-        """A group's hidden activations as (S * n, B, width): one matrix per (stream, model)."""
-        S, B, _ = a.shape
-        block = a[..., group.units]
-        return block if len(group) == 1 else block.view(S, B, len(group), group.width).transpose(1, 2).reshape(-1, B, group.width)
+    def _by_group(self, t: Tensor, group: _Group) -> Tensor:
+        """A group's block of a (S, B, units) tensor as (S*n, B, width): one matrix per (stream, model)."""
+        block = t[..., group.units] if len(self.groups) > 1 else t
+        if len(group) == 1:
+            return block
+        return block.unflatten(2, (len(group), group.width)).transpose(1, 2).reshape(-1, t.shape[1], group.width)
+
+    def _from_groups(self, blocks: list[Tensor]) -> Tensor:
+        """(S, B, units) from each group's (S*n, B, width) block: the inverse of _by_group."""
+        S = self.streams
+        blocks = [b if len(g) == 1 else b.unflatten(0, (S, len(g))).transpose(1, 2).flatten(2)
+                  for g, b in zip(self.groups, blocks)]
+        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, 2)
 
     def forward(self, x: Tensor) -> tuple[Tensor, tuple]:
         """Outputs (B, M, out) of every model for inputs x (B, in), or (S, B, in) with one minibatch per stream,
         and what backward needs."""
         x = self._stream_inputs(x)
-        S, B, O = self.streams, x.shape[1], self.out_features
-        h = torch.baddbmm(self._p.b1.unsqueeze(1), x, self._p.W1.transpose(1, 2))
-        a = self._per_kind(lambda act, units: act.forward(h[..., units]), h)
-        inputs = [self._group_input(a, g) for g in self.groups]
-        z = [torch.baddbmm(b2.view(-1, 1, O), a_g, W2.view(-1, O, g.width).transpose(1, 2)).view(S, len(g), B, O)
-             for g, a_g, W2, b2 in zip(self.groups, inputs, self._p.W2, self._p.b2)]
-        if len(self.output_runs) > 1:
-            z = [torch.cat([z[g][:, j0:j1] for g, j0, j1 in self.output_runs], 1)]
-        pre = z[0].permute(2, 0, 1, 3).reshape(B, len(self), O)  # (S, K, B, O) seen as (B, S*K, O): a view
+        p = self._p
+        h = torch.baddbmm(p.b1.unsqueeze(1), x, p.W1.transpose(1, 2))
+        a = self._per_kind(lambda act, h: act.forward(h), h)
+        inputs = [self._by_group(a, g) for g in self.groups]
+        z = [torch.baddbmm(b2.unsqueeze(1), a_g, W2.transpose(1, 2)) for a_g, W2, b2 in zip(inputs, p.W2, p.b2)]
+        if len(self.output_runs) > 1:  # (S*n, B, O) per group -> (S*K, B, O) in the models' order
+            z = [torch.cat([z[g][j0:j1] if self.streams == 1 else z[g].unflatten(0, (self.streams, -1))[:, j0:j1]
+                            for g, j0, j1 in self.output_runs], int(self.streams > 1)).flatten(0, -3)]
+        pre = z[0].transpose(0, 1)  # (B, M, O), a view
         out = pre if self.output_activation is None else ACTIVATIONS[self.output_activation].forward(pre)
         return out, (x, h, a, inputs, pre, out)
 
     def backward(self, x: Tensor, cache: tuple, dout: Tensor) -> None:
         """Write d(sum of the models' losses)/d(parameters) into self.grad, given dL/d(outputs) (B, M, out)."""
         x, h, a, inputs, pre, out = cache
-        S, K, B, O = self.streams, self.per_stream, x.shape[1], self.out_features
         if self.output_activation is not None:
             dout = dout * ACTIVATIONS[self.output_activation].derivative(pre, out)
-        d = dout.reshape(B, S, K, O).permute(1, 2, 0, 3)  # (S, K, B, O)
+        d = dout.transpose(0, 1)  # (M, B, O): one matrix per model
         da = []
         for g, a_g, W2, gW2, gb2 in zip(self.groups, inputs, self._p.W2, self._g.W2, self._g.b2):
-            n, w = len(g), g.width
-            members = g.members
-            d_g = d[:, members[0]:members[-1] + 1] if members[-1] - members[0] == n - 1 else d[:, members]
-            d_g = d_g.reshape(S * n, B, O)
-            torch.bmm(d_g.transpose(1, 2), a_g, out=gW2.view(S * n, O, w))
-            torch.sum(d_g, 1, out=gb2.view(S * n, O))
-            da_g = torch.bmm(d_g, W2.view(S * n, O, w))
-            da.append(da_g if n == 1 else da_g.view(S, n, B, w).transpose(1, 2).reshape(S, B, n * w))
-        da = da[0] if len(da) == 1 else torch.cat(da, 2)
-        dh = self._per_kind(lambda act, units: act.derivative(h[..., units], a[..., units]), h).mul_(da)
+            d_g = d if len(self.groups) == 1 else self._rows(d, g)
+            torch.bmm(d_g.transpose(1, 2), a_g, out=gW2)
+            torch.sum(d_g, 1, out=gb2)
+            da.append(torch.bmm(d_g, W2))
+        dh = self._per_kind(lambda act, h, a: act.derivative(h, a), h, a).mul_(self._from_groups(da))
         torch.bmm(dh.transpose(1, 2), x, out=self._g.W1)
         torch.sum(dh, 1, out=self._g.b1)
+
+    def _rows(self, d: Tensor, group: _Group) -> Tensor:
+        """A group's models' rows (S*n, ...) of a per-model tensor (M, ...)."""
+        m = group.members
+        rows = slice(m[0], m[-1] + 1) if m[-1] - m[0] == len(m) - 1 else m
+        if self.streams == 1:
+            return d[rows]
+        return d.unflatten(0, (self.streams, self.per_stream))[:, rows].flatten(0, 1)
 
     def to_models(self) -> list[SimpleMLP]:
         """The stacked models as independent SimpleMLPs: copies of the current weights, and of the gradients of
