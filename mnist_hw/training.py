@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,6 +178,17 @@ def evaluate(stack: MLPStack, data: Split | Sequence[Split],
     return result
 
 
+def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: int = 1 << 20) -> Iterator[tuple[Tensor, Tensor]]:
+    """Each step's inputs (S, b, in) and targets (S, b, ...) of every stream, for sample indices order (n, S) into
+    table; gathered a cache-sized chunk of steps at a time, since an index op's fixed cost dominates at batch 2."""
+    row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
+    rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
+    for block in order.split(rows):
+        x, y = (t[block.view(-1)].unflatten(0, block.shape) for t in (table.x, table.y))
+        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+            yield xb.transpose(0, 1), yb.transpose(0, 1)
+
+
 def learning_rate(lr: float, schedule: str, progress: float) -> float:
     """The learning rate at `progress` (0 to 1) of training: constant, or cosine decay from lr to 0."""
     return lr if schedule == "constant" else lr * 0.5 * (1 + math.cos(math.pi * progress))
@@ -214,18 +225,14 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
         order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, sample_weights))) for g in gens], 1)
         order = order.to(device).add_(offsets)  # (n, S): row i holds the i-th sample of every stream
         total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
-        for idx in order.split(batch_size):
-            b = len(idx)
-            idx = idx.view(-1)
-            xb = table.x[idx].view(b, S, -1).transpose(0, 1)
-            yb = table.y[idx].view(b, S, *table.y.shape[1:]).transpose(0, 1)
+        for xb, yb in _stream_batches(table, order, batch_size):
             out, cache = stack.forward(xb)
             losses, dout = _stream_losses(loss, out, yb, S)
             stack.backward(xb, cache, dout)
             opt.lr = learning_rate(lr, schedule, step / total_steps)
             opt.step()
             step += 1
-            total.add_(losses, alpha=b)
+            total.add_(losses, alpha=xb.shape[1])
         synchronize(device)
         seconds += time.perf_counter() - start
         train_loss = (total / n).cpu().numpy()
