@@ -143,8 +143,6 @@ def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.M
         return cls(*args, **kwargs)
 
 
-
-
 @dataclass(frozen=True)
 class _Group:
     """The models of a stream that share hidden activation and width: their units are contiguous, and their
@@ -197,12 +195,20 @@ class MLPStack:
             members = [k for k in range(K) if arch[k] == (width, act)]
             self.groups.append(_Group(ACTIVATIONS[act], width, members, slice(start, start + len(members) * width)))
             start += len(members) * width
-        self.kinds = [(g.activation, slice(g.units.start, gs[-1].units.stop)) for g, gs in  # one slice per activation
-                      ((gs[0], gs) for gs in _runs(self.groups, lambda g: g.activation.name))]
+        self.kinds: list[tuple[Activation, slice]] = []  # each activation's contiguous block of units
+        for g in self.groups:
+            if self.kinds and self.kinds[-1][0] is g.activation:
+                self.kinds[-1] = (g.activation, slice(self.kinds[-1][1].start, g.units.stop))
+            else:
+                self.kinds.append((g.activation, g.units))
         self.place = {k: (g, j) for g, group in enumerate(self.groups) for j, k in enumerate(group.members)}
-        # output assembly: consecutive models of a stream that are consecutive members of one group
-        self.output_runs = [(run[0][0], run[0][1], run[-1][1] + 1)
-                            for run in _runs([self.place[k] for k in range(K)], None)]
+        self.output_runs: list[tuple[int, int, int]] = []  # (group, start, stop): a stream's models in order
+        for k in range(K):
+            g, j = self.place[k]
+            if self.output_runs and self.output_runs[-1][0] == g and self.output_runs[-1][2] == j:
+                self.output_runs[-1] = (g, self.output_runs[-1][1], j + 1)
+            else:
+                self.output_runs.append((g, j, j + 1))
         D, O, U = self.in_features, self.out_features, start
         shapes = [(S, U, D), (S, U)] + [s for g in self.groups for s in ((S, len(g), O, g.width), (S, len(g), O))]
         numel = sum(torch.Size(s).numel() for s in shapes)
@@ -321,19 +327,6 @@ class MLPStack:
                     p.grad = grad.clone()
             models.append(model)
         return models
-
-
-def _runs(items: list, key: Callable | None) -> list[list]:
-    """Split items into maximal runs: equal key(item) (key given), or (group, position) pairs that follow
-    each other within one group (key None)."""
-    runs: list[list] = []
-    for item in items:
-        if runs and (key(runs[-1][-1]) == key(item) if key else
-                     (runs[-1][-1][0] == item[0] and runs[-1][-1][1] + 1 == item[1])):
-            runs[-1].append(item)
-        else:
-            runs.append([item])
-    return runs
 
 
 def _views(buffer: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
