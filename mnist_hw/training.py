@@ -207,7 +207,7 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     require_positive_int("epochs", epochs)
     require_positive_int("batch_size", batch_size)
     require_choice("schedule", schedule, SCHEDULES)
-    seeds = [seed] * S if isinstance(seed, int) else list(seed)
+    seeds = list(seed) if isinstance(seed, Sequence) else [seed] * S
     if len(seeds) != S:
         raise ValueError(f"seed must be an int or a list of {S} seeds (one per stream), got {seed!r}")
     trains = _per_stream(train, S, "train")
@@ -222,8 +222,9 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", leave=False, disable=not progress):
         synchronize(device)
         start = time.perf_counter()
+        # this epoch's sample order of each stream, as (n, S) rows into the table: row i holds every stream's i-th
         order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, sample_weights))) for g in gens], 1)
-        order = order.to(device).add_(offsets)  # (n, S): row i holds the i-th sample of every stream
+        order = order.to(device).add_(offsets)
         total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
         for xb, yb in _stream_batches(table, order, batch_size):
             out, cache = stack.forward(xb)
