@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mnist_hw.data import Split, Splits, generator, minibatches
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.sweeps import mean_std, run_sweep, train_group
-from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, resolve_device
+from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
 
 
 def test_unknown_or_absent_device_is_a_clear_error():
@@ -199,3 +199,16 @@ def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
     loaded = []
     results, _ = run_sweep(configs, lambda s: loaded.append(s) or splits, 3, csv=csv, progress=False)
     assert loaded == [2] and list(results.seed) == [0, 1, 2]
+
+
+def test_predict_and_evaluate_per_stream(splits):
+    models = [seeded(s, SimpleMLP, 20, 4, 3) for s in range(2)]
+    stack = MLPStack(models, streams=2)
+    x = torch.stack([splits.val.x, splits.val.x.flip(0)])
+    out = predict(stack, x, batch_size=7)
+    assert out.shape == (30, 2, 3)
+    for s, model in enumerate(models):
+        torch.testing.assert_close(out[:, s], model(x[s]))
+    flipped = Split(splits.val.x.flip(0), splits.val.y.flip(0))
+    accuracy = evaluate(stack, [splits.val, flipped])["accuracy"]
+    torch.testing.assert_close(accuracy, evaluate(stack, splits.val)["accuracy"])  # same points, other order
