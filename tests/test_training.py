@@ -1,11 +1,10 @@
-import dataclasses
 
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_hw.data import Split, Splits, generator, minibatches
+from mnist_hw.data import Split, generator, minibatches
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.sweeps import mean_std, run_sweep, train_group
 from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
