@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .params import require_choice, require_positive_int
 
+
 class Activation:
     """An elementwise nonlinearity: its forward and its derivative, side by side (as micrograd keeps them)."""
 
@@ -283,10 +284,7 @@ class MLPStack:
         a = self._per_kind(lambda act, h: act.forward(h), h)
         inputs = [self._by_group(a, g) for g in self.groups]
         z = [torch.baddbmm(b2.unsqueeze(1), a_g, W2.transpose(1, 2)) for a_g, W2, b2 in zip(inputs, p.W2, p.b2)]
-        if len(self.output_runs) > 1:  # (S*n, B, O) per group -> (S*K, B, O) in the models' order
-            z = [torch.cat([z[g][j0:j1] if self.streams == 1 else z[g].unflatten(0, (self.streams, -1))[:, j0:j1]
-                            for g, j0, j1 in self.output_runs], int(self.streams > 1)).flatten(0, -3)]
-        pre = z[0].transpose(0, 1)  # (B, M, O), a view
+        pre = self._in_model_order(z).transpose(0, 1)  # (B, M, O), a view
         out = pre if self.output_activation is None else ACTIVATIONS[self.output_activation].forward(pre)
         return out, (x, h, a, inputs, pre, out)
 
@@ -305,6 +303,13 @@ class MLPStack:
         dh = self._per_kind(lambda act, h, a: act.derivative(h, a), h, a).mul_(self._from_groups(da))
         torch.bmm(dh.transpose(1, 2), x, out=self._g.W1)
         torch.sum(dh, 1, out=self._g.b1)
+
+    def _in_model_order(self, z: list[Tensor]) -> Tensor:
+        """(M, B, O) from each group's (S*n, B, O) outputs: every stream's models back in their order."""
+        if len(self.output_runs) == 1:
+            return z[0]
+        runs = [z[g].unflatten(0, (self.streams, -1))[:, j0:j1] for g, j0, j1 in self.output_runs]
+        return torch.cat(runs, 1).flatten(0, 1)
 
     def _rows(self, d: Tensor, group: _Group) -> Tensor:
         """A group's models' rows (S*n, ...) of a per-model tensor (M, ...)."""
