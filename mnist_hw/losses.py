@@ -75,4 +75,3 @@ class Mixed:
         return torch.cat(losses), torch.cat(grads, 1)
 
 
-Autograd = AutogradLoss  # old name, kept only until tests/test_models.py (another helper's) moves to AutogradLoss

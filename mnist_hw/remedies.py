@@ -19,13 +19,8 @@ from .data import MEAN, STD, Split, generator
 from .imbalance import Imbalanced, distort, load_imbalanced
 from .losses import MSE, AutogradLoss, CrossEntropy, Mixed, focal, margin
 from .metrics import Confusion, prior_f1, prior_f1_interval
-from .models import MLPStack, SimpleMLP, seeded
+from .models import Autoencoder, MLPStack, SimpleMLP, seeded
 from .training import TrainConfig, fit_config, predict, synchronize
-
-try:
-    from .models import Autoencoder
-except ImportError:  # until models.py renames RegressionMLP (same constructor)
-    from .models import RegressionMLP as Autoencoder
 
 STACKED = ("baseline", "weighted", "logit_adjusted", "focal", "threshold")  # CE-family: one lockstep stack
 METHODS = STACKED + ("resampled", "augmented", "augmented_gap", "centroid", "autoencoder")

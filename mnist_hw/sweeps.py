@@ -6,7 +6,6 @@ import itertools
 from collections.abc import Callable, Sequence
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from .data import Splits
@@ -17,25 +16,54 @@ from .training import TrainConfig, evaluate, fit_config
 KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
 
-def train_group(configs: Sequence[TrainConfig], splits: Splits, out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train configurations that share one minibatch stream (see _stream) in lockstep.
+def train_group(configs: Sequence[TrainConfig], load: Callable[[int], Splits] | Splits,
+                out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train configurations that share one minibatch stream key (see _stream) in lockstep; data from load(seed).
 
-    Each model is initialised exactly as it would be alone (same seed), so the result equals separate runs;
-    the time column is the group's wall time, shared by its models.
+    Configurations that differ only by seed train as the streams of one stack (each stream on its seed's
+    data and shuffling) when every seed has the same (hidden, activation) list; other seeds get stacks of
+    their own. Each model is initialised exactly as it would be alone (same seed), so the result equals
+    separate runs. Returns one row per configuration, in order (time_s: its stack's wall time, shared by
+    models_in_step models), and the per-epoch learning curves.
     """
     shared = {_stream(c) for c in configs}
     if len(shared) != 1:
-        raise ValueError(f"a lockstep group must share seed, batch_size, optimizer, lr, schedule and epochs, got {sorted(shared)}")
-    device = splits.train.x.device
-    in_features = splits.train.x.shape[1]
-    stack = MLPStack([seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs], device)
-    history = fit_config(stack, splits.train, configs[0], val=splits.val)
+        raise ValueError(f"a lockstep group must share batch_size, optimizer, lr, schedule and epochs, got {sorted(shared)}")
+    load = load if callable(load) else (lambda seed, splits=load: splits)
+    by_seed: dict[int, list[int]] = {}  # seed -> positions of its configurations
+    for i, c in enumerate(configs):
+        by_seed.setdefault(c.seed, []).append(i)
+    stacks: dict[tuple, list[int]] = {}  # architecture list -> the seeds that share it
+    for seed, positions in by_seed.items():
+        stacks.setdefault(tuple((configs[i].hidden, configs[i].activation) for i in positions), []).append(seed)
+    rows, curves, positions = [], [], []
+    for seeds in stacks.values():
+        r, c = _train_stack([[configs[i] for i in by_seed[s]] for s in seeds], [load(s) for s in seeds], out_features)
+        rows.append(r), curves.append(c), positions.extend(i for s in seeds for i in by_seed[s])
+    rows = pd.concat(rows, ignore_index=True)
+    return rows.iloc[pd.Series(positions).argsort(kind="stable")].reset_index(drop=True), pd.concat(curves, ignore_index=True)
+
+
+def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One stack whose stream s trains configurations streams[s] (one seed) on data[s]."""
+    configs = [c for stream in streams for c in stream]
+    device, in_features = data[0].train.x.device, data[0].train.x.shape[1]
+    models = [seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs]
+    stack = MLPStack(models, device, streams=len(streams))
+    history = fit_config(stack, [d.train for d in data], configs[0], seed=[s[0].seed for s in streams],
+                         val=[d.val for d in data])
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds
-    for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
-        rows[f"{name}_acc"] = evaluate(stack, split)["accuracy"].numpy() * 100
-    curves = history.epochs.merge(rows[KEY].reset_index(names="model"), on="model").drop(columns="model")
+    # the stack's time split by each model's share of its arithmetic, hidden units x (inputs + outputs)
+    work = rows.hidden * (in_features + out_features)
+    rows["time_share_s"] = history.seconds * work / work.sum()
+    rows["diverged"] = history.diverged
+    for name in ("train", "val", "test"):
+        rows[f"{name}_acc"] = evaluate(stack, [getattr(d, name) for d in data])["accuracy"].numpy() * 100
+    curves = history.curves.merge(rows[KEY].reset_index(names="model"), on="model").drop(columns="model")
+    if "val_accuracy" in curves:  # in % like every accuracy in the tables
+        curves = curves.rename(columns={"val_accuracy": "val_acc"}).assign(val_acc=lambda c: c.val_acc * 100)
     return rows, curves
 
 
@@ -54,12 +82,11 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     group_of = _stream if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     splits_cache: dict[int, Splits] = {}
+    cached = lambda seed: splits_cache.get(seed) or splits_cache.setdefault(seed, load(seed))
     new_rows, new_curves = [], []
     with tqdm(total=len(todo), desc="configurations", disable=not progress) as bar:
         for group in groups:
-            seed = group[0].seed
-            splits = splits_cache.get(seed) or splits_cache.setdefault(seed, load(seed))
-            rows, group_curves = train_group(group, splits, out_features)
+            rows, group_curves = train_group(group, cached, out_features)
             if store is not None:  # results first: a crash in between leaves curves missing, never doubled
                 store.append(rows)
             if curves_store is not None:
@@ -84,8 +111,8 @@ def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> 
 
 
 def _stream(c: TrainConfig) -> tuple:
-    """What configurations must share to train in lockstep."""
-    return c.seed, c.batch_size, c.optimizer, c.lr, c.schedule, c.epochs
+    """What configurations must share to train in lockstep (seeds become streams of one stack)."""
+    return c.batch_size, c.optimizer, c.lr, c.schedule, c.epochs
 
 
 def _key(c: TrainConfig) -> tuple:

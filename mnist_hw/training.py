@@ -1,11 +1,13 @@
 """Device selection, optimizers, the timed training loop and evaluation."""
 from __future__ import annotations
 
+import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -75,18 +77,41 @@ class SGD:
 
 
 class Adam:
-    """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer, calling the fused kernel
-    behind Adam(fused=True) directly: the Optimizer's bookkeeping costs more than the update for these models."""
+    """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`.
 
-    def __init__(self, params: Tensor, grad: Tensor, lr: float):
+    Adam(fused=True) runs the kernel torch._fused_adam_, but its step() bookkeeping (hooks, checks, state
+    lookup) costs about 30 us, measured (benchmarks/bench.py, "Adam step") at more than 10 % of a batch-2
+    training step; so with `direct` the kernel is called itself where torch has it, and otherwise the public
+    optimizer is used: fused where the device supports it (nanoGPT's check), else PyTorch's default.
+    """
+
+    def __init__(self, params: Tensor, grad: Tensor, lr: float, direct: bool = True):
         self.params, self.grad, self.lr = params, grad, lr
-        self.m, self.v = torch.zeros_like(params), torch.zeros_like(params)
-        self.t = torch.zeros((), device=params.device)
+        fused = params.device.type in _fused_devices()
+        self.direct = direct and fused and hasattr(torch, "_fused_adam_")
+        if self.direct:
+            self.m, self.v = torch.zeros_like(params), torch.zeros_like(params)
+            self.t = torch.zeros((), device=params.device)
+        else:
+            params.grad = grad
+            self.optimizer = torch.optim.Adam([params], lr=lr, fused=fused or None)
 
     def step(self) -> None:
-        self.t += 1
-        torch._fused_adam_([self.params], [self.grad], [self.m], [self.v], [], [self.t], lr=self.lr, beta1=0.9,
-                           beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+        if self.direct:
+            self.t += 1
+            torch._fused_adam_([self.params], [self.grad], [self.m], [self.v], [], [self.t], lr=self.lr, beta1=0.9,
+                               beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+        else:
+            self.optimizer.param_groups[0]["lr"] = self.lr
+            self.optimizer.step()
+
+
+def _fused_devices() -> list[str]:
+    """Device types with a fused Adam kernel (none on a torch without fused optimizers)."""
+    if "fused" not in inspect.signature(torch.optim.Adam).parameters:
+        return []
+    from torch.optim.optimizer import _get_fused_kernels_supported_devices
+    return _get_fused_kernels_supported_devices()
 
 
 def make_optimizer(name: str, stack: MLPStack, lr: float) -> SGD | Adam:
@@ -97,28 +122,71 @@ def make_optimizer(name: str, stack: MLPStack, lr: float) -> SGD | Adam:
 
 @dataclass
 class History:
-    """Training wall time (evaluation excluded) and per-epoch, per-model metrics."""
+    """Training wall time (evaluation excluded), per-epoch per-model metrics, and which models diverged."""
 
     seconds: float
-    epochs: pd.DataFrame = field(repr=False)
+    curves: pd.DataFrame = field(repr=False)
+    diverged: np.ndarray = field(repr=False)  # bool per model: training loss not finite at the end of an epoch
+
+
+def _per_stream(data: Split | Sequence[Split], streams: int, name: str) -> list[Split]:
+    """One Split per stream: a single Split serves every stream; a list needs one per stream, of equal length."""
+    splits = [data] * streams if isinstance(data, Split) else list(data)
+    if len(splits) != streams:
+        raise ValueError(f"{name} must be one Split or a list of {streams} (one per stream), got {len(splits)}")
+    if len({len(s) for s in splits}) > 1:
+        raise ValueError(f"the {name} splits of the streams must have equal lengths, got {[len(s) for s in splits]}")
+    return splits
+
+
+def _stacked(splits: list[Split]) -> Split:
+    """The splits as one Split with a leading stream axis (x (S, n, ...), y (S, n))."""
+    if all(s is splits[0] for s in splits):
+        return Split(splits[0].x.expand(len(splits), *splits[0].x.shape), splits[0].y.expand(len(splits), *splits[0].y.shape))
+    return Split(torch.stack([s.x for s in splits]), torch.stack([s.y for s in splits]))
 
 
 @torch.no_grad()
 def predict(stack: MLPStack, x: Tensor, batch_size: int = 8192) -> Tensor:
-    """Outputs (n, M, out) of every stacked model, computed in chunks."""
-    return torch.cat([stack.forward(chunk)[0] for chunk in x.split(batch_size)])
+    """Outputs (n, M, out) of every stacked model for x (n, in), or (S, n, in) with one set per stream, in chunks."""
+    return torch.cat([stack.forward(chunk)[0] for chunk in x.split(batch_size, dim=x.dim() - 2)])
+
+
+def _stream_losses(loss: Callable[[Tensor, Tensor], LossGrad], out: Tensor, y: Tensor, streams: int) -> LossGrad:
+    """The loss of each stream's models against that stream's targets y (S, B, ...), joined over the streams."""
+    if streams == 1:
+        return loss(out, y[0])
+    parts = [loss(chunk, y[s]) for s, chunk in enumerate(out.chunk(streams, 1))]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts], 1)
 
 
 @torch.no_grad()
-def evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
-    """Per-model loss and, for class labels, accuracy and predictions (n, M)."""
+def evaluate(stack: MLPStack, data: Split | Sequence[Split],
+             loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
+    """Per-model loss and, for class labels, accuracy and predictions (n, M); data is one Split or one per
+    stream. A model with a non-finite output (a diverged model) gets NaN, not an accuracy."""
+    data = _stacked(_per_stream(data, stack.streams, "data"))
     out = predict(stack, data.x)
-    result = {"loss": loss(out, data.y)[0].cpu()}
+    result = {"loss": _stream_losses(loss, out, data.y, stack.streams)[0].cpu()}
     if data.y.dtype == torch.long:
+        y = data.y.repeat_interleave(stack.per_stream, 0).t()  # (n, M): each model's own labels
         result["pred"] = out.argmax(-1)
-        hits = (result["pred"] == data.y[:, None]).sum(0).cpu()
-        result["accuracy"] = hits.double() / len(data.y)  # on the CPU: mps has no float64
+        hits = (result["pred"] == y).sum(0).cpu()
+        accuracy = hits.double() / len(y)  # on the CPU: mps has no float64
+        finite = out.isfinite().all(2).all(0).cpu()
+        result["accuracy"] = accuracy.masked_fill(~finite, math.nan)
     return result
+
+
+def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: int = 1 << 20) -> Iterator[tuple[Tensor, Tensor]]:
+    """Each step's inputs (S, b, in) and targets (S, b, ...) of every stream, for sample indices order (n, S) into
+    table; gathered a cache-sized chunk of steps at a time, since an index op's fixed cost dominates at batch 2."""
+    row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
+    rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
+    for block in order.split(rows):
+        x, y = (t[block.view(-1)].unflatten(0, block.shape) for t in (table.x, table.y))
+        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+            yield xb.transpose(0, 1), yb.transpose(0, 1)
 
 
 def learning_rate(lr: float, schedule: str, progress: float) -> float:
@@ -126,39 +194,62 @@ def learning_rate(lr: float, schedule: str, progress: float) -> float:
     return lr if schedule == "constant" else lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def fit(stack: MLPStack, train: Split, *, epochs: int, batch_size: int, optimizer: str = "adam", lr: float = 1e-3,
-        schedule: str = "constant", seed: int = 0, loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(),
-        val: Split | None = None, sample_weights: Tensor | None = None, progress: bool = False) -> History:
-    """Train every model of the stack on the same seeded minibatch stream; return the timed history."""
+def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_size: int, optimizer: str = "adam",
+        lr: float = 1e-3, schedule: str = "constant", seed: int | Sequence[int] = 0,
+        loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | Sequence[Split] | None = None,
+        sample_weights: Tensor | None = None, progress: bool = False) -> History:
+    """Train the stack: stream s on train[s] (or the one `train`) with minibatches shuffled by seed[s].
+
+    A model whose training loss is not finite at the end of an epoch is marked diverged; when all have
+    diverged, training stops early. Returns the timed history.
+    """
+    S = stack.streams
+    require_positive_int("epochs", epochs)
     require_positive_int("batch_size", batch_size)
     require_choice("schedule", schedule, SCHEDULES)
-    opt, gen, device = make_optimizer(optimizer, stack, lr), generator(seed, "shuffle"), stack.device
-    seconds, rows, step, total_steps = 0.0, [], 0, epochs * math.ceil(len(train) / batch_size)
+    seeds = list(seed) if isinstance(seed, Sequence) else [seed] * S
+    if len(seeds) != S:
+        raise ValueError(f"seed must be an int or a list of {S} seeds (one per stream), got {seed!r}")
+    trains = _per_stream(train, S, "train")
+    vals = _per_stream(val, S, "val") if val is not None and len(val) else None
+    opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
+    gens = [generator(s, "shuffle") for s in seeds]
+    # All streams' samples in one table, so a step gathers every stream's minibatch with one index.
+    table = Split(torch.cat([t.x for t in trains]), torch.cat([t.y for t in trains])) if S > 1 else trains[0]
+    offsets = torch.arange(S, device=device) * n
+    seconds, rows, step, total_steps = 0.0, [], 0, epochs * math.ceil(n / batch_size)
+    diverged = np.zeros(len(stack), dtype=bool)
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", leave=False, disable=not progress):
         synchronize(device)
         start = time.perf_counter()
-        total = torch.zeros(len(stack), device=device)
-        for idx in minibatches(len(train), batch_size, gen, sample_weights):
-            idx = idx.to(device, non_blocking=True)
-            xb, yb = train.x[idx], train.y[idx]
+        # this epoch's sample order of each stream, as (n, S) rows into the table: row i holds every stream's i-th
+        order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, sample_weights))) for g in gens], 1)
+        order = order.to(device).add_(offsets)
+        total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
+        for xb, yb in _stream_batches(table, order, batch_size):
             out, cache = stack.forward(xb)
-            losses, dout = loss(out, yb)
+            losses, dout = _stream_losses(loss, out, yb, S)
             stack.backward(xb, cache, dout)
             opt.lr = learning_rate(lr, schedule, step / total_steps)
             opt.step()
             step += 1
-            total.add_(losses, alpha=len(idx))
+            total.add_(losses, alpha=xb.shape[1])
         synchronize(device)
         seconds += time.perf_counter() - start
-        record = {"epoch": epoch, "model": range(len(stack)), "time_s": seconds,
-                  "train_loss": (total / len(train)).cpu().numpy()}
-        if val is not None and len(val):
-            record |= {f"val_{k}": v.numpy() for k, v in evaluate(stack, val, loss).items() if k != "pred"}
+        train_loss = (total / n).cpu().numpy()
+        diverged |= ~np.isfinite(train_loss)
+        record = {"epoch": epoch, "model": range(len(stack)), "time_s": seconds, "train_loss": train_loss}
+        if vals is not None:
+            record |= {f"val_{k}": v.numpy() for k, v in evaluate(stack, vals, loss).items() if k != "pred"}
         rows.append(pd.DataFrame(record))
-    return History(seconds, pd.concat(rows, ignore_index=True))
+        if diverged.all():
+            break
+    return History(seconds, pd.concat(rows, ignore_index=True), diverged)
 
 
-def fit_config(stack: MLPStack, train: Split, config: TrainConfig, **kwargs) -> History:
-    """fit with a TrainConfig's optimisation settings (epochs, batch size, optimizer, lr, schedule, seed)."""
-    return fit(stack, train, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
-               lr=config.lr, schedule=config.schedule, seed=config.seed, **kwargs)
+def fit_config(stack: MLPStack, train: Split | Sequence[Split], config: TrainConfig, **kwargs) -> History:
+    """fit with a TrainConfig's optimisation settings (epochs, batch size, optimizer, lr, schedule, seed);
+    keyword arguments override them (e.g. seed=[...] for several streams)."""
+    settings = dict(epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer, lr=config.lr,
+                    schedule=config.schedule, seed=config.seed)
+    return fit(stack, train, **(settings | kwargs))

@@ -5,7 +5,7 @@ import papermill as pm
 import pytest
 import torch
 
-from mnist_hw.data import has_mnist, mnist_root
+from mnist_hw.data import Split, Splits, has_mnist, mnist_root
 from mnist_hw.run_all import NOTEBOOKS
 
 
@@ -16,6 +16,13 @@ def blobs():
     y = torch.arange(200) % 3
     x = torch.randn(200, 20, generator=g) + 3 * torch.nn.functional.one_hot(y, 20).float()
     return x, y
+
+
+@pytest.fixture
+def splits(blobs) -> Splits:
+    """The blobs as training set, their first 30 points as validation and test sets."""
+    x, y = blobs
+    return Splits(Split(x, y), Split(x[:30], y[:30]), Split(x[:30], y[:30]))
 
 
 @pytest.fixture

@@ -2,28 +2,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_hw.losses import MSE, Autograd, CrossEntropy
-from mnist_hw.models import MLPStack, RegressionMLP, SimpleMLP, seeded
+from mnist_hw.losses import MSE, AutogradLoss, CrossEntropy
+from mnist_hw.models import ACTIVATIONS, Autoencoder, MLPStack, SimpleMLP, seeded
+
+ARCHS = [(4, "relu"), (7, "sigmoid"), (4, "relu"), (2, "tanh"), (7, "sigmoid")]  # groups, interleaved
 
 
 def autograd_grads(model, x, loss_fn):
     model.zero_grad()
     loss_fn(model(x)).backward()
-    return [p.grad.clone() for p in (model.fc1.weight, model.fc1.bias, model.fc2.weight, model.fc2.bias)]
-
-
-def stack_grads(stack, m):
-    """The gradient block of model m inside the stack."""
-    s = stack.unit_slices[m]
-    O = stack.out_features
-    return [stack.gW1[s], stack.gb1[s], stack.gW2[m * O:(m + 1) * O, s], stack.gb2[m * O:(m + 1) * O]]
+    return [p.grad.clone() for p in model.parameters()]
 
 
 def test_simple_mlp_prints_like_the_seed():
     text = str(SimpleMLP(784, 5, 2, "sigmoid"))
     assert text.startswith("SimpleMLP(") and "(fc1): Linear(in_features=784, out_features=5" in text
     assert "(activation): Sigmoid()" in text and "(fc2): Linear(in_features=5, out_features=2" in text
-    assert "(activation_output): Sigmoid()" in str(RegressionMLP())
+    assert "(activation_output): Sigmoid()" in str(Autoencoder())
 
 
 def test_bad_model_arguments():
@@ -31,6 +26,16 @@ def test_bad_model_arguments():
         SimpleMLP(4, 3, 2, "swish")
     with pytest.raises(ValueError, match="hidden"):
         SimpleMLP(4, 0, 2)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivative_matches_autograd(name):
+    act = ACTIVATIONS[name]
+    h = torch.linspace(-3, 3, 13, dtype=torch.double).requires_grad_()
+    a = act.forward(h)
+    (want,) = torch.autograd.grad(a.sum(), h)
+    torch.testing.assert_close(a, act.module()(h))
+    torch.testing.assert_close(act.derivative(h.detach(), a.detach()), want)
 
 
 def test_seeded_init_is_reproducible_and_leaves_global_rng_alone():
@@ -45,28 +50,57 @@ def test_seeded_init_is_reproducible_and_leaves_global_rng_alone():
 
 def test_stack_forward_matches_each_model(blobs):
     x, _ = blobs
-    models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate([(4, "relu"), (7, "sigmoid"), (2, "tanh")])]
+    models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate(ARCHS)]
     out, _ = MLPStack(models).forward(x)
-    assert out.shape == (200, 3, 3)
+    assert out.shape == (200, len(ARCHS), 3)
     for m, model in enumerate(models):
         torch.testing.assert_close(out[:, m], model(x))
 
 
+@pytest.mark.parametrize("output_activation", [None, "sigmoid", "relu", "tanh"])
+def test_stack_backward_matches_autograd_for_every_activation(blobs, output_activation):
+    """Every hidden activation (ARCHS) under every output activation, on 2 streams with their own inputs."""
+    x, _ = blobs
+    x = torch.stack([x[:50], x[50:100]]).double()
+    models = [seeded(10 * s + i, SimpleMLP, 20, h, 3, a, output_activation).double()
+              for s in range(2) for i, (h, a) in enumerate(ARCHS)]
+    stack = MLPStack(models, streams=2)
+    out, cache = stack.forward(x)
+    dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(0), dtype=out.dtype)
+    stack.backward(x, cache, dout)
+    for m, (model, stacked) in enumerate(zip(models, stack.to_models())):
+        xs = x[m // len(ARCHS)]
+        torch.testing.assert_close(out[:, m], model(xs))
+        want = autograd_grads(model, xs, lambda z: (z * dout[:, m]).sum())
+        for p, exp in zip(stacked.parameters(), want):
+            torch.testing.assert_close(p.grad, exp)
+
+
 def test_stack_gradients_match_autograd_cross_entropy(blobs):
     x, y = blobs
-    models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate([(4, "relu"), (7, "sigmoid"), (5, "tanh")])]
+    models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate(ARCHS)]
     stack = MLPStack(models)
     out, cache = stack.forward(x)
     weight = torch.tensor([1.0, 2.0, 5.0])
     losses, dout = CrossEntropy(weight=weight)(out, y)
     stack.backward(x, cache, dout)
-    for m, model in enumerate(models):
+    for m, (model, stacked) in enumerate(zip(models, stack.to_models())):
         want = autograd_grads(model, x, lambda z: F.cross_entropy(z, y, weight=weight))
-        for got, exp in zip(stack_grads(stack, m), want):
-            torch.testing.assert_close(got, exp)
+        for p, exp in zip(stacked.parameters(), want):
+            torch.testing.assert_close(p.grad, exp)
         torch.testing.assert_close(losses[m], F.cross_entropy(model(x), y, weight=weight))
-    off_block = stack.gW2 * (1 - stack.block)
-    assert off_block.abs().max() == 0
+
+
+def test_diverged_model_does_not_leak_into_the_others(blobs):
+    x, y = blobs
+    models = [seeded(i, SimpleMLP, 20, 4, 3, "relu") for i in range(3)]
+    with torch.no_grad():
+        models[1].fc2.weight[0, 0] = float("nan")
+    stack = MLPStack(models)
+    out, cache = stack.forward(x)
+    stack.backward(x, cache, CrossEntropy()(out, y)[1])
+    finite = [all(p.grad.isfinite().all() for p in m.parameters()) for m in stack.to_models()]
+    assert finite == [True, False, True]
 
 
 def test_logit_offsets_shift_logits_in_training_loss(blobs):
@@ -88,26 +122,37 @@ def test_autoencoder_gradients_match_autograd(blobs):
     out, cache = stack.forward(x)
     losses, dout = MSE()(out, x)
     stack.backward(x, cache, dout)
-    for got, exp in zip(stack_grads(stack, 0), autograd_grads(model, x, lambda r: F.mse_loss(r, x))):
-        torch.testing.assert_close(got, exp)
+    want = autograd_grads(model, x, lambda r: F.mse_loss(r, x))
+    for p, exp in zip(stack.to_models()[0].parameters(), want):
+        torch.testing.assert_close(p.grad, exp)
     torch.testing.assert_close(losses[0], F.mse_loss(model(x), x))
 
 
 def test_autograd_loss_gives_gradient_of_any_loss(blobs):
     x, y = blobs
     z = torch.randn(200, 1, 3)
-    losses, grad = Autograd(lambda out, t: (out[..., 0] ** 2).mean(0))(z, y)
+    losses, grad = AutogradLoss(lambda out, t: (out[..., 0] ** 2).mean(0))(z, y)
     torch.testing.assert_close(grad[..., 0], 2 * z[..., 0] / 200)
     assert grad[..., 1:].abs().max() == 0 and losses.shape == (1,)
 
 
 def test_to_models_round_trip(blobs):
     x, _ = blobs
-    models = [seeded(i, SimpleMLP, 20, h, 3, "relu") for i, h in enumerate([3, 8])]
-    for a, b in zip(models, MLPStack(models).to_models()):
-        torch.testing.assert_close(a(x), b(x))
+    models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate(ARCHS * 2)]
+    stack = MLPStack(models, streams=2)
+    assert len(stack) == 10
+    for a, b in zip(models, stack.to_models()):
+        assert str(a) == str(b)
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)
 
 
-def test_stack_rejects_mixed_output_shapes():
+def test_stack_rejects_mixed_shapes_and_unequal_streams(blobs):
     with pytest.raises(ValueError, match="share"):
         MLPStack([SimpleMLP(4, 3, 2), SimpleMLP(4, 3, 3)])
+    with pytest.raises(ValueError, match="streams=2 must divide"):
+        MLPStack([SimpleMLP(4, 3, 2)] * 3, streams=2)
+    with pytest.raises(ValueError, match="same"):
+        MLPStack([SimpleMLP(4, 3, 2), SimpleMLP(4, 5, 2)], streams=2)
+    with pytest.raises(ValueError, match=r"x must have shape"):
+        MLPStack([SimpleMLP(4, 3, 2)] * 2, streams=2).forward(torch.zeros(3, 5, 4))

@@ -1,19 +1,12 @@
-import dataclasses
-
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_hw.data import Split, Splits, generator, minibatches
+from mnist_hw.data import Split, generator, minibatches
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.sweeps import mean_std, run_sweep, train_group
-from mnist_hw.training import TrainConfig, evaluate, fit, make_optimizer, resolve_device
-
-
-def test_auto_device_and_cpu():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
 
 
 def test_unknown_or_absent_device_is_a_clear_error():
@@ -33,13 +26,16 @@ def test_config_rejects_bad_values(field, value):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize("name,cls", [("adam", torch.optim.Adam), ("sgd", torch.optim.SGD)])
-def test_optimizers_match_torch(name, cls):
+@pytest.mark.parametrize("name,cls,direct", [("adam", torch.optim.Adam, True), ("adam", torch.optim.Adam, False),
+                                             ("sgd", torch.optim.SGD, None)])
+def test_optimizers_match_torch(name, cls, direct):
     torch.manual_seed(0)
     stack = MLPStack([SimpleMLP(5, 3, 2)])
     ref = stack.params.clone().requires_grad_()
-    ours, theirs = make_optimizer(name, stack, 0.01), cls([ref], lr=0.01)
-    for _ in range(5):
+    ours = make_optimizer(name, stack, 0.01) if direct is None else Adam(stack.params, stack.grad, 0.01, direct=direct)
+    theirs = cls([ref], lr=0.01, foreach=False)
+    for step in range(5):
+        ours.lr = theirs.param_groups[0]["lr"] = 0.01 / (step + 1)  # a schedule changes lr between steps
         g = torch.randn_like(ref)
         stack.grad.copy_(g)
         ref.grad = g.clone()
@@ -68,28 +64,87 @@ def test_fit_matches_plain_pytorch_training(blobs):
     torch.testing.assert_close(stack.to_models()[0].fc1.weight, ref.fc1.weight, rtol=1e-5, atol=1e-6)
 
 
-def test_lockstep_equals_training_alone(blobs):
-    x, y = blobs
-    splits = Splits(Split(x, y), Split(x[:30], y[:30]), Split(x[:30], y[:30]))
+def trained_alone(config, split, dtype=torch.float32):
+    model = seeded(config.seed, SimpleMLP, 20, config.hidden, 3, config.activation).to(dtype)
+    stack = MLPStack([model])
+    fit(stack, split, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed)
+    return stack.to_models()[0]
+
+
+def test_lockstep_equals_training_alone(splits):
     configs = [TrainConfig(hidden=h, activation=a, epochs=2, batch_size=8, lr=0.01, seed=1)
-               for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh")]]
+               for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]]
     together, _ = train_group(configs, splits, 3)
     stack = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation) for c in configs])
     fit(stack, splits.train, epochs=2, batch_size=8, lr=0.01, seed=1)
     for c, lock in zip(configs, stack.to_models()):
-        alone = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation)])
-        fit(alone, splits.train, epochs=2, batch_size=8, lr=0.01, seed=1)
-        torch.testing.assert_close(lock.fc1.weight, alone.to_models()[0].fc1.weight, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(lock.fc2.weight, alone.to_models()[0].fc2.weight, rtol=1e-5, atol=1e-6)
+        for p, q in zip(lock.parameters(), trained_alone(c, splits.train).parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
     alone_rows = [train_group([c], splits, 3)[0] for c in configs]
     for i, rows in enumerate(alone_rows):
         assert rows["test_acc"][0] == pytest.approx(together["test_acc"][i])
 
 
-def test_lockstep_group_must_share_the_stream(blobs):
-    splits = Splits(Split(*blobs), Split(*blobs), Split(*blobs))
-    with pytest.raises(ValueError, match="share"):
-        train_group([TrainConfig(batch_size=8), TrainConfig(batch_size=16)], splits, 3)
+def test_streams_equal_training_alone_in_float64(splits):
+    """Two seeds as two streams, each on its own data: each stream ends bitwise where its single-stream stack
+    ends, and every model within float64 rounding of where it would end alone."""
+    x, y = splits.train.x.double(), splits.train.y
+    data = [Split(x, y), Split(x.flip(0), y.flip(0))]
+    configs = [[TrainConfig(hidden=h, activation=a, epochs=2, batch_size=8, lr=0.01, seed=s)
+                for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]] for s in (1, 2)]
+
+    def trained(streams):
+        models = [seeded(c.seed, SimpleMLP, 20, c.hidden, 3, c.activation).double() for cs in streams for c in cs]
+        stack = MLPStack(models, streams=len(streams))
+        fit(stack, [data[c[0].seed - 1] for c in streams], epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams])
+        return stack.to_models()
+
+    both = trained(configs)
+    for s, cs in enumerate(configs):
+        for stacked, single in zip(both[4 * s:4 * s + 4], trained([cs])):
+            assert all(torch.equal(p, q) for p, q in zip(stacked.parameters(), single.parameters()))
+        for stacked, c in zip(both[4 * s:4 * s + 4], cs):
+            for p, q in zip(stacked.parameters(), trained_alone(c, data[s], torch.float64).parameters()):
+                torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-14)
+
+
+def test_seeds_train_as_streams_of_one_stack(splits):
+    configs = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2) for h in (4, 6)]
+    configs.append(TrainConfig(hidden=5, epochs=1, batch_size=8, seed=3))  # another architecture list: own stack
+    rows, curves = train_group(configs, lambda seed: splits, 3)
+    assert list(rows.seed) == [c.seed for c in configs] and list(rows.models_in_step) == [6] * 6 + [1]
+    for c, acc in zip(configs, rows.val_acc):
+        alone = MLPStack([trained_alone(c, splits.train)])
+        assert acc == pytest.approx(evaluate(alone, splits.val)["accuracy"][0].item() * 100)
+    assert len(curves) == len(configs)
+
+
+def test_diverged_models_are_marked_and_get_no_accuracy(splits):
+    models = [seeded(i, SimpleMLP, 20, 4, 3) for i in range(3)]
+    with torch.no_grad():
+        models[1].fc1.weight[0, 0] = float("inf")
+    stack = MLPStack(models)
+    history = fit(stack, splits.train, epochs=2, batch_size=16, val=splits.val)
+    assert history.diverged.tolist() == [False, True, False] and history.curves.epoch.max() == 2
+    accuracy = evaluate(stack, splits.val)["accuracy"]
+    assert accuracy[1].isnan() and accuracy[[0, 2]].isfinite().all()
+    assert history.curves.query("model == 1").val_accuracy.isna().all()
+
+
+def test_fit_stops_when_every_model_diverged(splits):
+    stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)])
+    history = fit(stack, splits.train, epochs=5, batch_size=16, optimizer="sgd", lr=1e30)
+    assert history.diverged.all() and history.curves.epoch.max() < 5
+
+
+def test_fit_rejects_mismatched_streams(splits):
+    stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)] * 2, streams=2)
+    with pytest.raises(ValueError, match="seed must be an int or a list of 2"):
+        fit(stack, splits.train, epochs=1, batch_size=8, seed=[0, 1, 2])
+    with pytest.raises(ValueError, match="train must be one Split or a list of 2"):
+        fit(stack, [splits.train] * 3, epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match="equal lengths"):
+        fit(stack, [splits.train, splits.val], epochs=1, batch_size=8)
 
 
 def test_fit_is_reproducible_and_learns(blobs):
@@ -101,13 +156,12 @@ def test_fit_is_reproducible_and_learns(blobs):
         runs.append(stack.params.clone())
     assert torch.equal(*runs)
     assert evaluate(stack, train)["accuracy"][0] > 0.95
-    assert list(history.epochs.columns) == ["epoch", "model", "time_s", "train_loss", "val_loss", "val_accuracy"]
-    assert history.epochs["train_loss"].iloc[-1] < history.epochs["train_loss"].iloc[0]
+    assert list(history.curves.columns) == ["epoch", "model", "time_s", "train_loss", "val_loss", "val_accuracy"]
+    assert history.curves["train_loss"].iloc[-1] < history.curves["train_loss"].iloc[0]
+    assert not history.diverged.any()
 
 
-def test_sweep_writes_rows_as_they_finish_and_resumes(blobs, tmp_path):
-    x, y = blobs
-    splits = Splits(Split(x, y), Split(x[:30], y[:30]), Split(x[:30], y[:30]))
+def test_sweep_writes_rows_as_they_finish_and_resumes(splits, tmp_path):
     configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s in (0, 1) for b in (8, 32)]
     calls = []
     load = lambda seed: calls.append(seed) or splits
@@ -118,7 +172,8 @@ def test_sweep_writes_rows_as_they_finish_and_resumes(blobs, tmp_path):
     assert calls == [0, 1, 1]  # the rerun trained only the missing configuration
     assert list(results["batch_size"]) == [8, 32, 8, 32] and len(curves) == 4
     fresh, _ = run_sweep(configs, load, 3, csv=csv, resume=False, progress=False)
-    pd.testing.assert_frame_equal(fresh.drop(columns="time_s"), results.drop(columns="time_s"))
+    timing = ["time_s", "models_in_step"]  # how the rows were grouped differs: the first run trained 3
+    pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing))
 
 
 def test_mean_std_formats_groups():
@@ -126,10 +181,9 @@ def test_mean_std_formats_groups():
     assert mean_std(df, ["b"], ["acc"])["acc"].tolist() == ["2.00 ± 1.41", "5.00"]
 
 
-def test_interrupted_sweep_keeps_finished_rows_and_resumes(blobs, tmp_path):
-    x, y = blobs
-    splits = Splits(Split(x, y), Split(x[:30], y[:30]), Split(x[:30], y[:30]))
-    configs = [TrainConfig(hidden=4, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2)]
+def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
+    # different batch sizes: three stacks, trained one after another
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
 
     def interrupted(seed):
         if seed == 2:
@@ -143,3 +197,16 @@ def test_interrupted_sweep_keeps_finished_rows_and_resumes(blobs, tmp_path):
     loaded = []
     results, _ = run_sweep(configs, lambda s: loaded.append(s) or splits, 3, csv=csv, progress=False)
     assert loaded == [2] and list(results.seed) == [0, 1, 2]
+
+
+def test_predict_and_evaluate_per_stream(splits):
+    models = [seeded(s, SimpleMLP, 20, 4, 3) for s in range(2)]
+    stack = MLPStack(models, streams=2)
+    x = torch.stack([splits.val.x, splits.val.x.flip(0)])
+    out = predict(stack, x, batch_size=7)
+    assert out.shape == (30, 2, 3)
+    for s, model in enumerate(models):
+        torch.testing.assert_close(out[:, s], model(x[s]))
+    flipped = Split(splits.val.x.flip(0), splits.val.y.flip(0))
+    accuracy = evaluate(stack, [splits.val, flipped])["accuracy"]
+    torch.testing.assert_close(accuracy, evaluate(stack, splits.val)["accuracy"])  # same points, other order
