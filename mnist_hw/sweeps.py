@@ -94,9 +94,10 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
             new_rows.append(rows)
             new_curves.append(group_curves)
             bar.update(len(group))
-    results = pd.concat(([store.done()] if store is not None else []) + new_rows, ignore_index=True)
-    curves = pd.concat(([curves_store.done()] if curves_store is not None else []) + new_curves, ignore_index=True)
-    results = results.drop_duplicates(KEY, keep="last") if store is not None else results
+    # a store already holds the new rows (appended above) next to the resumed ones
+    results = store.done() if store is not None else pd.concat(new_rows, ignore_index=True) if new_rows else pd.DataFrame()
+    curves = (curves_store.done() if curves_store is not None
+              else pd.concat(new_curves, ignore_index=True) if new_curves else pd.DataFrame())
     return _select(results, configs, sort=True), _select(curves, configs, sort=False)
 
 

@@ -5,12 +5,13 @@ import torch.nn.functional as F
 
 from mnist_hw.data import Split, generator, minibatches
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
-from mnist_hw.sweeps import mean_std, run_sweep, train_group
+from mnist_hw.results import RowStore
+from mnist_hw.sweeps import KEY, run_sweep, train_group
 from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
 
 
 def test_unknown_or_absent_device_is_a_clear_error():
-    with pytest.raises(ValueError, match="device must be one of"):
+    with pytest.raises(ValueError, match="device: .tpu. is not allowed"):
         resolve_device("tpu")
     for name in ("cuda", "mps"):
         available = torch.cuda.is_available() if name == "cuda" else torch.backends.mps.is_available()
@@ -161,24 +162,23 @@ def test_fit_is_reproducible_and_learns(blobs):
     assert not history.diverged.any()
 
 
+def stores(folder):
+    return RowStore(folder / "r.csv", KEY), RowStore(folder / "c.csv", [*KEY, "epoch"])
+
+
 def test_sweep_writes_rows_as_they_finish_and_resumes(splits, tmp_path):
     configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s in (0, 1) for b in (8, 32)]
     calls = []
     load = lambda seed: calls.append(seed) or splits
-    csv = tmp_path / "r.csv"
-    first, curves = run_sweep(configs[:3], load, 3, csv=csv, progress=False)
-    assert len(first) == 3 and len(csv.read_text().splitlines()) == 4 and len(curves) == 3
-    results, curves = run_sweep(configs, load, 3, csv=csv, progress=False)
+    store, curves_store = stores(tmp_path)
+    first, curves = run_sweep(configs[:3], load, 3, store=store, curves_store=curves_store, progress=False)
+    assert len(first) == 3 and len(store.done()) == 3 and len(curves) == 3
+    results, curves = run_sweep(configs, load, 3, store=store, curves_store=curves_store, progress=False)
     assert calls == [0, 1, 1]  # the rerun trained only the missing configuration
-    assert list(results["batch_size"]) == [8, 32, 8, 32] and len(curves) == 4
-    fresh, _ = run_sweep(configs, load, 3, csv=csv, resume=False, progress=False)
-    timing = ["time_s", "models_in_step"]  # how the rows were grouped differs: the first run trained 3
-    pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing))
-
-
-def test_mean_std_formats_groups():
-    df = pd.DataFrame({"b": [1, 1, 2], "acc": [1.0, 3.0, 5.0]})
-    assert mean_std(df, ["b"], ["acc"])["acc"].tolist() == ["2.00 ± 1.41", "5.00"]
+    assert list(results["batch_size"]) == [8, 32, 8, 32] and len(curves) == 4 and len(store.done()) == 4
+    fresh, _ = run_sweep(configs, load, 3, store=stores(tmp_path / "fresh")[0], progress=False)
+    timing = ["time_s", "time_share_s", "models_in_step"]  # how the rows were grouped differs: the first run trained 3
+    pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing), check_dtype=False)
 
 
 def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
@@ -190,12 +190,12 @@ def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
             raise KeyboardInterrupt  # Ctrl-C while the third group loads
         return splits
 
-    csv = tmp_path / "r.csv"
+    store, _ = stores(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(configs, interrupted, 3, csv=csv, progress=False)
-    assert sorted(pd.read_csv(csv).seed) == [0, 1]
+        run_sweep(configs, interrupted, 3, store=store, progress=False)
+    assert sorted(store.done().seed) == [0, 1]
     loaded = []
-    results, _ = run_sweep(configs, lambda s: loaded.append(s) or splits, 3, csv=csv, progress=False)
+    results, _ = run_sweep(configs, lambda s: loaded.append(s) or splits, 3, store=store, progress=False)
     assert loaded == [2] and list(results.seed) == [0, 1, 2]
 
 
