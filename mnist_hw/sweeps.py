@@ -75,6 +75,8 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
 
     Returns the results table (one row per configuration, in the order of `configs`) and the per-epoch curves.
     """
+    if not configs:
+        return pd.DataFrame(columns=KEY), pd.DataFrame(columns=[*KEY, "epoch"])
     wanted = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     todo_rows = store.missing(wanted) if store is not None else wanted
     todo = [configs[i] for i in todo_rows.index]
