@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 LABELS = {  # column names as a reader wants them on an axis, with units
-    "batch_size": "batch size", "hidden": "hidden units", "time_s": "training time (s)", "epoch": "epoch",
+    "batch_size": "batch size", "hidden": "hidden units", "time_s": "training time (s)", "time_share_s": "training time per model (s)", "epoch": "epoch",
     "train_acc": "train accuracy (%)", "val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)",
     "train_loss": "training loss (cross-entropy)", "val_loss": "validation loss", "val_accuracy": "validation accuracy (%)",
     "N": "N (1 in N of the \"1\"s kept)",
