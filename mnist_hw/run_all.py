@@ -28,9 +28,8 @@ import pandas as pd
 import papermill as pm
 import yaml
 
-from .runs import REPO, resolve_run_dir, runs_root, shown
+from .runs import NOTEBOOKS, REPO, resolve_run_dir, runs_root, shown
 
-NOTEBOOKS = REPO / "notebooks"
 RESULTS = REPO / "results"
 
 

@@ -27,6 +27,7 @@ import torch
 from .results import RowStore
 
 REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
 PACKAGE = Path(__file__).resolve().parent
 RUNS_ENV = "MNIST_HW_RUNS"
 CONTROL = ("run_dir",)  # parameters that say where a run goes, not what it computes

@@ -1,12 +1,11 @@
 """Shared fixtures: tiny synthetic data for unit tests, the real MNIST folder and a papermill runner for notebook tests."""
 from pathlib import Path
 
-import papermill as pm
 import pytest
 import torch
 
 from mnist_hw.data import Split, Splits, has_mnist, mnist_root
-from mnist_hw.run_all import NOTEBOOKS
+from mnist_hw.runs import NOTEBOOKS
 
 
 @pytest.fixture
@@ -36,6 +35,8 @@ def mnist_dir() -> Path:
 @pytest.fixture
 def run_notebook(mnist_dir, tmp_path):
     """execute(name, **parameters) -> the run folder: notebooks/<name> run headless into tmp_path/run."""
+
+    import papermill as pm  # only notebook tests need it
 
     def execute(name: str, run: str = "run", **parameters) -> Path:
         folder = tmp_path / run

@@ -8,7 +8,7 @@ import papermill as pm
 import pytest
 from nbclient import NotebookClient
 
-from mnist_hw.run_all import NOTEBOOKS
+from mnist_hw.runs import NOTEBOOKS
 
 TINY_Q1 = {"epochs": 1, "batch_sizes": [64, 512], "seeds": [0, 1]}
 

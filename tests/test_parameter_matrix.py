@@ -15,7 +15,7 @@ from mnist_hw.imbalance import build, load_imbalanced
 from mnist_hw.models import PCA, Autoencoder, SimpleMLP
 from mnist_hw.remedies import METHODS
 from mnist_hw.training import TrainConfig
-from mnist_hw.run_all import NOTEBOOKS
+from mnist_hw.runs import NOTEBOOKS
 
 CHECKS = {"q1_binary_batch_size": check_q1, "q2_ten_digits_grid": check_q2, "q3_imbalance": check_q3,
           "q4_autoencoder": check_q4}
