@@ -279,14 +279,6 @@ def representatives(results: pd.DataFrame, column: str = "f1_val") -> pd.DataFra
     return results.merge(best[["method", "weight"]], on=["method", "weight"])
 
 
-def stability(results: pd.DataFrame, column: str = "f1_full") -> pd.DataFrame:
-    """Per model label: worst mean and largest std over N of `column`, and its mean at the largest N; best first."""
-    stats = results.assign(label=label(results)).groupby(["label", "N"])[column].agg(["mean", "std"]).reset_index()
-    largest = stats[stats.N == stats.N.max()].set_index("label")["mean"]
-    table = stats.groupby("label").agg(worst_mean=("mean", "min"), largest_std=("std", "max"))
-    return table.assign(at_largest_N=largest).sort_values(["worst_mean", "at_largest_N"], ascending=False)
-
-
 def ranking(results: pd.DataFrame) -> pd.DataFrame:
     """Each method's validation-chosen weighting (see representatives), ordered by its validation F1 at the hardest
     N where validation holds a "1" (mean over seeds; then by the mean over all such N); beside it, test results

@@ -94,6 +94,7 @@ def execute(job: Job, fresh: bool) -> dict[str, Any]:
         command += ["-y", json.dumps(job.overrides)]
     start = time.perf_counter()
     log = subprocess.run(command, capture_output=True, text=True)
+    relative_paths(output)
     row = {"notebook": job.notebook.name, "run_dir": shown(folder), "folder": folder, "wall_s": round(time.perf_counter() - start, 1),
            "notebook_out": shown(output), "error": None}
     if log.returncode != 0:
@@ -104,6 +105,19 @@ def execute(job: Job, fresh: bool) -> dict[str, Any]:
     if job.reference:
         publish(folder, RESULTS / job.notebook.stem)
     return row
+
+
+def relative_paths(notebook: Path) -> None:
+    """Papermill records the input and output paths as given; keep them relative to the repository, so an executed
+    notebook holds no path of the machine it ran on."""
+    if not notebook.exists():
+        return
+    nb = nbformat.read(notebook, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = shown(Path(meta[key]))
+    nbformat.write(nb, notebook)
 
 
 def failure(notebook: Path) -> str | None:
