@@ -150,11 +150,11 @@ class MLPStack:
     the same architectures in the same order, typically the same configurations under S seeds. The hidden
     units of a stream's models form one wide first layer (grouped by activation, so each activation applies to
     one contiguous block), and the hidden layer of all streams is one batched matrix product. For the output
-    layer every model's units are gathered into a slot of the largest width, zero-padded, so all M output
-    layers are one batched product over models: no model pays for the others (no block-diagonal mask, cost
-    independent of M), no NaN of a diverged model leaks into another through a 0 * NaN, and a step is a fixed
-    handful of ops whatever the mix of widths and activations (a product per width group costs ~8 small ops
-    per group, which made a stack of 8 distinct models slower than the old dense block).
+    layer every model's units are gathered into a slot of the stack's largest width, zero-padded, so all M
+    output layers are one batched product over models. A model's output layer then costs the largest width,
+    never M (no block-diagonal mask), no NaN of a diverged model leaks into another through a 0 * NaN, and a
+    step is a fixed handful of ops whatever the mix of widths and activations (one product per width group
+    costs several small ops per group: a stack of 8 distinct models was slower than the old dense block).
     The backward pass is written out because autograd's per-node overhead dominates a 784-h-2 model at batch
     size 2 (tests check it against autograd). All parameters live in one flat buffer (`params`, gradients in
     `grad`), so an optimizer step is one fused kernel.
@@ -191,15 +191,17 @@ class MLPStack:
                 self.kinds.append((act, self.units[k]))
             start = self.units[k].stop
         D, O, U, W = self.in_features, self.out_features, start, max(self.hidden[:K])
+        dtype = first.fc1.weight.dtype
         # Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1
         # whose weight is the bias (so the bias and its gradient come with the matrix products). Slot input
         # k*(W+1) + w is column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1)
         # appended.
+        # The padding stays zero in training: its input is exactly 0, so its gradient is too.
         gather = torch.full((K, W + 1), U)
         gather[:, W] = U + 1
         for k, units in enumerate(self.units):
             gather[k, :self.hidden[k]] = torch.arange(units.start, units.stop)
-        self._appended = torch.tensor([0, 1], device=device, dtype=first.fc1.weight.dtype)
+        self._appended = torch.tensor([0, 1], device=device, dtype=dtype)
         gather = gather.flatten()
         inputs = (gather < U).nonzero().flatten()  # the slot inputs that are hidden units
         scatter = torch.empty(U, dtype=torch.long)
@@ -209,7 +211,6 @@ class MLPStack:
         # Rounded up to whole cache lines: the fused Adam kernel runs a scalar tail loop (rounding differently
         # from its vector loop) on the buffer's last partial vector, which would single out the last model.
         numel = -(-sum(torch.Size(s).numel() for s in shapes) // 64) * 64
-        dtype = first.fc1.weight.dtype
         self.params = torch.zeros(numel, device=device, dtype=dtype)
         self.grad = torch.zeros(numel, device=device, dtype=dtype)
         self._p, self._g = (SimpleNamespace(**dict(zip(("W1", "b1", "W2"), _views(buffer, shapes))))
