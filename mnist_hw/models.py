@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import torch
@@ -144,28 +143,18 @@ def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.M
         return cls(*args, **kwargs)
 
 
-@dataclass(frozen=True)
-class _Group:
-    """The models of a stream that share hidden activation and width: their units are contiguous, and their
-    output layer is one batched matrix product over (stream, model)."""
-
-    activation: Activation
-    width: int
-    members: list[int]  # positions of the models within a stream
-    units: slice  # their hidden units, model after model
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-
 class MLPStack:
     """M SimpleMLPs trained in lockstep with hand-derived gradients, on one or several minibatch streams.
 
     With `streams=S` the M = S*K models are stream-major (model i reads stream i // K) and every stream holds
     the same architectures in the same order, typically the same configurations under S seeds. The hidden
-    units of a stream's models form one wide first layer, so the hidden layer of all streams is one batched
-    matrix product. Units are laid out in groups of equal activation and width, and the output layer of a
-    group is one batched product over its models: no model pays for the others (no block-diagonal mask).
+    units of a stream's models form one wide first layer (grouped by activation, so each activation applies to
+    one contiguous block), and the hidden layer of all streams is one batched matrix product. For the output
+    layer every model's units are gathered into a slot of the stack's largest width, zero-padded, so all M
+    output layers are one batched product over models. A model's output layer then costs the largest width,
+    never M (no block-diagonal mask), no NaN of a diverged model leaks into another through a 0 * NaN, and a
+    step is a fixed handful of ops whatever the mix of widths and activations (one product per width group
+    costs several small ops per group: a stack of 8 distinct models was slower than the old dense block).
     The backward pass is written out because autograd's per-node overhead dominates a 784-h-2 model at batch
     size 2 (tests check it against autograd). All parameters live in one flat buffer (`params`, gradients in
     `grad`), so an optimizer step is one fused kernel.
@@ -190,51 +179,52 @@ class MLPStack:
                              f"order, got {[arch[s * K:(s + 1) * K] for s in range(S)]}")
         self.streams, self.per_stream = S, K
         self.hidden, self.activations = [h for h, _ in arch], [a for _, a in arch]
-        self.groups: list[_Group] = []
-        start = 0
-        for width, act in sorted(set(arch[:K]), key=lambda wa: (wa[1], wa[0])):  # activation kinds contiguous
-            members = [k for k in range(K) if arch[k] == (width, act)]
-            self.groups.append(_Group(ACTIVATIONS[act], width, members, slice(start, start + len(members) * width)))
-            start += len(members) * width
+        self.units: list[slice] = [slice(0)] * K  # each model's hidden units within its stream
         self.kinds: list[tuple[Activation, slice]] = []  # each activation's contiguous block of units
-        for g in self.groups:
-            if self.kinds and self.kinds[-1][0] is g.activation:
-                self.kinds[-1] = (g.activation, slice(self.kinds[-1][1].start, g.units.stop))
+        start = 0
+        for k in sorted(range(K), key=lambda k: self.activations[k]):
+            self.units[k] = slice(start, start + self.hidden[k])
+            act = ACTIVATIONS[self.activations[k]]
+            if self.kinds and self.kinds[-1][0] is act:
+                self.kinds[-1] = (act, slice(self.kinds[-1][1].start, self.units[k].stop))
             else:
-                self.kinds.append((g.activation, g.units))
-        self.place = {k: (g, j) for g, group in enumerate(self.groups) for j, k in enumerate(group.members)}
-        self.output_runs: list[tuple[int, int, int]] = []  # (group, start, stop): a stream's models in order
-        for k in range(K):
-            g, j = self.place[k]
-            if self.output_runs and self.output_runs[-1][0] == g and self.output_runs[-1][2] == j:
-                self.output_runs[-1] = (g, self.output_runs[-1][1], j + 1)
-            else:
-                self.output_runs.append((g, j, j + 1))
-        D, O, U = self.in_features, self.out_features, start
-        shapes = [(S, U, D), (S, U)] + [s for g in self.groups for s in ((S, len(g), O, g.width), (S, len(g), O))]
-        numel = sum(torch.Size(s).numel() for s in shapes)
+                self.kinds.append((act, self.units[k]))
+            start = self.units[k].stop
+        D, O, U, W = self.in_features, self.out_features, start, max(self.hidden[:K])
         dtype = first.fc1.weight.dtype
+        # Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1
+        # whose weight is the bias (so the bias and its gradient come with the matrix products). Slot input
+        # k*(W+1) + w is column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1)
+        # appended.
+        # The padding stays zero in training: its input is exactly 0, so its gradient is too.
+        gather = torch.full((K, W + 1), U)
+        gather[:, W] = U + 1
+        for k, units in enumerate(self.units):
+            gather[k, :self.hidden[k]] = torch.arange(units.start, units.stop)
+        self._appended = torch.tensor([0, 1], device=device, dtype=dtype)
+        gather = gather.flatten()
+        inputs = (gather < U).nonzero().flatten()  # the slot inputs that are hidden units
+        scatter = torch.empty(U, dtype=torch.long)
+        scatter[gather[inputs]] = inputs  # unit u is slot input scatter[u]: the inverse, for the backward
+        self._gather, self._scatter = gather.to(device), scatter.to(device)
+        shapes = [(S, U, D), (S, U), (S * K, O, W + 1)]
+        # Rounded up to whole cache lines: the fused Adam kernel runs a scalar tail loop (rounding differently
+        # from its vector loop) on the buffer's last partial vector, which would single out the last model.
+        numel = -(-sum(torch.Size(s).numel() for s in shapes) // 64) * 64
         self.params = torch.zeros(numel, device=device, dtype=dtype)
         self.grad = torch.zeros(numel, device=device, dtype=dtype)
-        self._p, self._g = self._layout(self.params, shapes), self._layout(self.grad, shapes)
+        self._p, self._g = (SimpleNamespace(**dict(zip(("W1", "b1", "W2"), _views(buffer, shapes))))
+                            for buffer in (self.params, self.grad))
         with torch.no_grad():
             for i, model in enumerate(models):
                 for mine, theirs in zip(self._model(self._p, i), model.parameters()):
                     mine.copy_(theirs)
 
-    def _layout(self, buffer: Tensor, shapes: list[tuple[int, ...]]) -> SimpleNamespace:
-        """Views into a flat buffer: W1 (S, U, in), b1 (S, U) and, per group, W2 (S*n, out, width), b2 (S*n, out)."""
-        views = _views(buffer, shapes)
-        return SimpleNamespace(W1=views[0], b1=views[1], W2=[w.flatten(0, 1) for w in views[2::2]],
-                               b2=[b.flatten(0, 1) for b in views[3::2]])
-
     def _model(self, layout: SimpleNamespace, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Views of model i's (fc1.weight, fc1.bias, fc2.weight, fc2.bias) in the params or grad layout."""
         s, k = divmod(i, self.per_stream)
-        g, j = self.place[k]
-        group, row = self.groups[g], s * len(self.groups[g]) + j
-        units = slice(group.units.start + j * group.width, group.units.start + (j + 1) * group.width)
-        return layout.W1[s, units], layout.b1[s, units], layout.W2[g][row], layout.b2[g][row]
+        units = self.units[k]
+        return layout.W1[s, units], layout.b1[s, units], layout.W2[i, :, :self.hidden[k]], layout.W2[i, :, -1]
 
     def __len__(self) -> int:
         return len(self.hidden)
@@ -261,20 +251,6 @@ class MLPStack:
         raise ValueError(f"x must have shape (batch, {self.in_features}) or ({self.streams}, batch, "
                          f"{self.in_features}) for this stack of {self.streams} stream(s), got {tuple(x.shape)}")
 
-    def _by_group(self, t: Tensor, group: _Group) -> Tensor:
-        """A group's block of a (S, B, units) tensor as (S*n, B, width): one matrix per (stream, model)."""
-        block = t[..., group.units] if len(self.groups) > 1 else t
-        if len(group) == 1:
-            return block
-        return block.unflatten(2, (len(group), group.width)).transpose(1, 2).reshape(-1, t.shape[1], group.width)
-
-    def _from_groups(self, blocks: list[Tensor]) -> Tensor:
-        """(S, B, units) from each group's (S*n, B, width) block: the inverse of _by_group."""
-        S = self.streams
-        blocks = [b if len(g) == 1 else b.unflatten(0, (S, len(g))).transpose(1, 2).flatten(2)
-                  for g, b in zip(self.groups, blocks)]
-        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, 2)
-
     def forward(self, x: Tensor) -> tuple[Tensor, tuple]:
         """Outputs (B, M, out) of every model for inputs x (B, in), or (S, B, in) with one minibatch per stream,
         and what backward needs."""
@@ -282,42 +258,28 @@ class MLPStack:
         p = self._p
         h = torch.baddbmm(p.b1.unsqueeze(1), x, p.W1.transpose(1, 2))
         a = self._per_kind(lambda act, h: act.forward(h), h)
-        inputs = [self._by_group(a, g) for g in self.groups]
-        z = [torch.baddbmm(b2.unsqueeze(1), a_g, W2.transpose(1, 2)) for a_g, W2, b2 in zip(inputs, p.W2, p.b2)]
-        pre = self._in_model_order(z).transpose(0, 1)  # (B, M, O), a view
+        # (M, W+1, B): one slot per model, gathered as rows of a^T (the cat writes a^T contiguous, so the
+        # gather copies whole rows). Outputs are computed transposed, W2 @ slots, because bmm of
+        # (B, W+1) @ (W+1, O) with these strides takes ~10x longer (measured).
+        appended = torch.cat([a.transpose(1, 2), self._appended[:, None].expand(len(a), 2, a.shape[1])], 1)
+        slots = appended.index_select(1, self._gather).view(len(self), p.W2.shape[2], -1)
+        pre = torch.bmm(p.W2, slots).permute(2, 0, 1).contiguous()  # (B, M, O)
         out = pre if self.output_activation is None else ACTIVATIONS[self.output_activation].forward(pre)
-        return out, (x, h, a, inputs, pre, out)
+        return out, (x, h, a, slots, pre, out)
 
     def backward(self, x: Tensor, cache: tuple, dout: Tensor) -> None:
         """Write d(sum of the models' losses)/d(parameters) into self.grad, given dL/d(outputs) (B, M, out)."""
-        x, h, a, inputs, pre, out = cache
+        x, h, a, slots, pre, out = cache
         if self.output_activation is not None:
             dout = dout * ACTIVATIONS[self.output_activation].derivative(pre, out)
         d = dout.transpose(0, 1)  # (M, B, O): one matrix per model
-        da = []
-        for g, a_g, W2, gW2, gb2 in zip(self.groups, inputs, self._p.W2, self._g.W2, self._g.b2):
-            d_g = d if len(self.groups) == 1 else self._rows(d, g)
-            torch.bmm(d_g.transpose(1, 2), a_g, out=gW2)
-            torch.sum(d_g, 1, out=gb2)
-            da.append(torch.bmm(d_g, W2))
-        dh = self._per_kind(lambda act, h, a: act.derivative(h, a), h, a).mul_(self._from_groups(da))
+        torch.bmm(d.transpose(1, 2), slots.transpose(1, 2), out=self._g.W2)
+        # dL/d(slots)^T (M, W+1, B) is contiguous as (S, K*(W+1), B): the units come back by one row gather.
+        da = torch.bmm(self._p.W2.transpose(1, 2), d.transpose(1, 2)).view(self.streams, -1, len(d[0]))
+        da = da.index_select(1, self._scatter).transpose(1, 2)  # (S, B, U)
+        dh = self._per_kind(lambda act, h, a: act.derivative(h, a), h, a).mul_(da)
         torch.bmm(dh.transpose(1, 2), x, out=self._g.W1)
         torch.sum(dh, 1, out=self._g.b1)
-
-    def _in_model_order(self, z: list[Tensor]) -> Tensor:
-        """(M, B, O) from each group's (S*n, B, O) outputs: every stream's models back in their order."""
-        if len(self.output_runs) == 1:
-            return z[0]
-        runs = [z[g].unflatten(0, (self.streams, -1))[:, j0:j1] for g, j0, j1 in self.output_runs]
-        return torch.cat(runs, 1).flatten(0, 1)
-
-    def _rows(self, d: Tensor, group: _Group) -> Tensor:
-        """A group's models' rows (S*n, ...) of a per-model tensor (M, ...)."""
-        m = group.members
-        rows = slice(m[0], m[-1] + 1) if m[-1] - m[0] == len(m) - 1 else m
-        if self.streams == 1:
-            return d[rows]
-        return d.unflatten(0, (self.streams, self.per_stream))[:, rows].flatten(0, 1)
 
     def to_models(self) -> list[SimpleMLP]:
         """The stacked models as independent SimpleMLPs: copies of the current weights, and of the gradients of
