@@ -12,7 +12,10 @@ LossGrad = tuple[Tensor, Tensor]  # (losses (M,), dL/d(outputs) (B, M, out))
 
 class CrossEntropy:
     """Softmax cross-entropy per model, optionally class-weighted (torch's weighted mean) and with
-    additive logit offsets used only in training (logit adjustment)."""
+    additive logit offsets used only in training (logit adjustment). Labels y are (B,), shared by the models,
+    or (B, M), one column per model (models on different minibatch streams), so one call serves every stream."""
+
+    per_model_targets = True
 
     def __init__(self, weight: Tensor | None = None, offset: Tensor | None = None):
         self.weight, self.offset = weight, offset  # each (out,) or (M, out)
@@ -20,7 +23,7 @@ class CrossEntropy:
     def __call__(self, out: Tensor, y: Tensor) -> LossGrad:
         z = out if self.offset is None else out + self.offset.to(out.device)
         logp = z.log_softmax(-1)
-        target = y.view(-1, 1, 1).expand(-1, z.shape[1], 1)  # (B, M, 1)
+        target = (y.view(-1, 1) if y.dim() == 1 else y).expand(-1, z.shape[1]).unsqueeze(-1)  # (B, M, 1)
         grad = logp.exp().scatter_add_(-1, target, torch.full_like(logp[..., :1], -1.0))
         if self.weight is None:
             return logp.gather(-1, target).mean(0).squeeze(-1).neg(), grad.div_(len(y))
@@ -30,10 +33,13 @@ class CrossEntropy:
 
 
 class MSE:
-    """Mean squared error per model over all outputs (the autoencoder's reconstruction loss)."""
+    """Mean squared error per model over all outputs (the autoencoder's reconstruction loss); targets (B, out)
+    shared by the models, or (B, M, out), one per model."""
+
+    per_model_targets = True
 
     def __call__(self, out: Tensor, target: Tensor) -> LossGrad:
-        diff = out - target[:, None, :]
+        diff = out - (target[:, None, :] if target.dim() == 2 else target)
         n = diff.shape[0] * diff.shape[2]
         return diff.pow(2).sum((0, 2)) / n, diff * (2 / n)
 

@@ -156,6 +156,8 @@ def _stream_losses(loss: Callable[[Tensor, Tensor], LossGrad], out: Tensor, y: T
     """The loss of each stream's models against that stream's targets y (S, B, ...), joined over the streams."""
     if streams == 1:
         return loss(out, y[0])
+    if getattr(loss, "per_model_targets", False):  # one call: each model gets its stream's targets
+        return loss(out, y.repeat_interleave(out.shape[1] // streams, dim=0).transpose(0, 1))
     parts = [loss(chunk, y[s]) for s, chunk in enumerate(out.chunk(streams, 1))]
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts], 1)
 

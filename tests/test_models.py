@@ -156,3 +156,14 @@ def test_stack_rejects_mixed_shapes_and_unequal_streams(blobs):
         MLPStack([SimpleMLP(4, 3, 2), SimpleMLP(4, 5, 2)], streams=2)
     with pytest.raises(ValueError, match=r"x must have shape"):
         MLPStack([SimpleMLP(4, 3, 2)] * 2, streams=2).forward(torch.zeros(3, 5, 4))
+
+
+def test_losses_take_one_target_column_per_model():
+    """Models on different minibatch streams get their own targets in one call, as if each were called alone."""
+    out, y, t = torch.randn(5, 4, 3), torch.randint(0, 3, (5, 4)), torch.randn(5, 4, 3)
+    for loss, target in ((CrossEntropy(), y), (CrossEntropy(weight=torch.tensor([1.0, 2.0, 3.0])), y), (MSE(), t)):
+        losses, grad = loss(out, target)
+        for m in range(4):
+            alone, alone_grad = loss(out[:, m:m + 1], target[:, m])
+            torch.testing.assert_close(losses[m:m + 1], alone)
+            torch.testing.assert_close(grad[:, m:m + 1], alone_grad)
