@@ -98,14 +98,17 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
 
 def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     """One model per factor, on minibatches drawn with replacement with the "1"s up-weighted by the factor
-    (what torch's WeightedRandomSampler does); each needs its own stream."""
-    out, train = [], data.splits.train
-    for label, w in factors(data.N, train.y).items():
-        stack = _stack(cfg.seed, cfg.hidden, cfg.activation, 1, train.x.device)
-        weights = 1 + (w - 1) * train.y.cpu().double()  # on the CPU: mps has no float64
-        seconds = fit_config(stack, train, cfg, sample_weights=weights).seconds
-        out.append(Scored([("resampled", label)], lambda x, s=stack: margin(predict(s, x)), torch.zeros(1), seconds))
-    return out
+    (what torch's WeightedRandomSampler does). Each factor needs its own minibatch stream, so the models train
+    as the streams of one stack, each initialised and shuffled from cfg.seed as it would be alone."""
+    train, ups = data.splits.train, factors(data.N, data.splits.train.y)
+    stack = MLPStack([seeded(cfg.seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation) for _ in ups], train.x.device,
+                     streams=len(ups))
+    ones = train.y.cpu().double()  # on the CPU: mps has no float64
+    seconds = fit_config(stack, [train] * len(ups), cfg, seed=[cfg.seed] * len(ups),
+                         sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
+    # every stream's model scores the same inputs; the stack's time is shared by its models
+    return [Scored([("resampled", label)], lambda x, m=m: margin(predict(stack, x))[:, m:m + 1], torch.zeros(1),
+                   seconds / len(ups)) for m, label in enumerate(ups)]
 
 
 def train_augmented(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str] = ("augmented", "augmented_gap"),

@@ -199,7 +199,7 @@ def learning_rate(lr: float, schedule: str, progress: float) -> float:
 def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_size: int, optimizer: str = "adam",
         lr: float = 1e-3, schedule: str = "constant", seed: int | Sequence[int] = 0,
         loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | Sequence[Split] | None = None,
-        sample_weights: Tensor | None = None, progress: bool = False) -> History:
+        sample_weights: Tensor | Sequence[Tensor] | None = None, progress: bool = False) -> History:
     """Train the stack: stream s on train[s] (or the one `train`) with minibatches shuffled by seed[s].
 
     A model whose training loss is not finite at the end of an epoch is marked diverged; when all have
@@ -213,6 +213,10 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     if len(seeds) != S:
         raise ValueError(f"seed must be an int or a list of {S} seeds (one per stream), got {seed!r}")
     trains = _per_stream(train, S, "train")
+    # sampling weights: none, one tensor for every stream, or one per stream (e.g. a resampling factor per stream)
+    weights = list(sample_weights) if isinstance(sample_weights, (list, tuple)) else [sample_weights] * S
+    if len(weights) != S:
+        raise ValueError(f"sample_weights must be one tensor or a list of {S} (one per stream), got {len(weights)}")
     vals = _per_stream(val, S, "val") if val is not None and len(val) else None
     opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
     gens = [generator(s, "shuffle") for s in seeds]
@@ -225,7 +229,7 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
         synchronize(device)
         start = time.perf_counter()
         # this epoch's sample order of each stream, as (n, S) rows into the table: row i holds every stream's i-th
-        order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, sample_weights))) for g in gens], 1)
+        order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, w))) for g, w in zip(gens, weights)], 1)
         order = order.to(device).add_(offsets)
         total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
         for xb, yb in _stream_batches(table, order, batch_size):
