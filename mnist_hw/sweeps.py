@@ -17,7 +17,7 @@ KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
 
 def train_group(configs: Sequence[TrainConfig], load: Callable[[int], Splits] | Splits,
-                out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                out_features: int, val_curves: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train configurations that share one minibatch stream key (see _stream) in lockstep; data from load(seed).
 
     Configurations that differ only by seed train as the streams of one stack (each stream on its seed's
@@ -38,20 +38,22 @@ def train_group(configs: Sequence[TrainConfig], load: Callable[[int], Splits] | 
         stacks.setdefault(tuple((configs[i].hidden, configs[i].activation) for i in positions), []).append(seed)
     rows, curves, positions = [], [], []
     for seeds in stacks.values():
-        r, c = _train_stack([[configs[i] for i in by_seed[s]] for s in seeds], [load(s) for s in seeds], out_features)
+        r, c = _train_stack([[configs[i] for i in by_seed[s]] for s in seeds], [load(s) for s in seeds], out_features,
+                            val_curves)
         rows.append(r), curves.append(c), positions.extend(i for s in seeds for i in by_seed[s])
     rows = pd.concat(rows, ignore_index=True)
     return rows.iloc[pd.Series(positions).argsort(kind="stable")].reset_index(drop=True), pd.concat(curves, ignore_index=True)
 
 
-def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_features: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_features: int,
+                 val_curves: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One stack whose stream s trains configurations streams[s] (one seed) on data[s]."""
     configs = [c for stream in streams for c in stream]
     device, in_features = data[0].train.x.device, data[0].train.x.shape[1]
     models = [seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs]
     stack = MLPStack(models, device, streams=len(streams))
     history = fit_config(stack, [d.train for d in data], configs[0], seed=[s[0].seed for s in streams],
-                         val=[d.val for d in data])
+                         val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds
@@ -69,11 +71,12 @@ def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_featu
 
 def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out_features: int, *,
               lockstep: bool = True, store: RowStore | None = None, curves_store: RowStore | None = None,
-              progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+              val_curves: bool = True, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train every configuration (data from load(seed)); with stores, save each finished group's rows at once
     and skip the configurations they already hold (resume).
 
-    Returns the results table (one row per configuration, in the order of `configs`) and the per-epoch curves.
+    Returns the results table (one row per configuration, in the order of `configs`) and the per-epoch curves
+    (training loss; validation loss and accuracy too with val_curves, which costs an evaluation per epoch).
     """
     if not configs:
         return pd.DataFrame(columns=KEY), pd.DataFrame(columns=[*KEY, "epoch"])
@@ -88,7 +91,7 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     new_rows, new_curves = [], []
     with tqdm(total=len(todo), desc="configurations", disable=not progress) as bar:
         for group in groups:
-            rows, group_curves = train_group(group, cached, out_features)
+            rows, group_curves = train_group(group, cached, out_features, val_curves)
             if store is not None:  # results first: a crash in between leaves curves missing, never doubled
                 store.append(rows)
             if curves_store is not None:
