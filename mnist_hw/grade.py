@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -134,7 +135,7 @@ def grade_q3(ref: Path, new: Path) -> list[Check]:
               holds(q, "F1 is NaN exactly where the split holds no '1'", "NaN iff no positives",
                     "yes" if undefined_ok else "no", undefined_ok, points=2)]
     head_ref, head_new = _read(ref, "headline.csv").iloc[0], _read(new, "headline.csv").iloc[0]
-    checks.append(holds(q, "headline method (chosen on validation)", str(head_ref.method), str(head_new.method),
+    checks.append(holds(q, "headline method (the proposal; else the validation ranking's first)", str(head_ref.method), str(head_new.method),
                         head_ref.method == head_new.method))
     tol = tolerance(float(head_ref.get("seed_std", float("nan"))), int(head_ref.get("seeds", 1)), floor=0.02)
     checks.append(near(q, f"headline: {head_ref.metric} at N={head_ref.N}", float(head_ref.value), float(head_new.value), tol))
@@ -195,12 +196,13 @@ def rerun_all(scratch: Path) -> dict[str, Path]:
     from . import run_all
 
     os.environ[RUNS_ENV] = str(scratch / "runs")
-    folders = {}
+    folders, start = {}, time.perf_counter()
     for q, (stem, _) in QUESTIONS.items():
         job = run_all.Job(run_all.find_notebook(q))
         row = run_all.execute(job, fresh=True)
         print(f"{stem:<24}{row['wall_s']:>7.1f}s  {row['run_dir']}" + (f"  FAILED: {row['error']}" if row["error"] else ""))
         folders[q] = job.run_dir()
+    print(f"{'reruns':<24}{time.perf_counter() - start:>7.1f}s")
     return folders
 
 

@@ -48,12 +48,13 @@ def code_version() -> str:
 
 
 def git_commit() -> str | None:
-    """The repository's commit, with '-dirty' when tracked files differ from it; None outside git."""
+    """The repository's commit, with '-dirty' when tracked code differs from it; None outside git."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        # notebooks/ and results/ are what `make run` itself rewrites while it runs: they do not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!notebooks",
+                                ":!results"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("-dirty" if dirty else "")
