@@ -58,9 +58,9 @@ def factors(N: int, train_y: Tensor) -> dict[str, float]:
     return dict(zip(FACTORS, (1.0, N / 10, N / 2, (len(train_y) - n1) / n1)))
 
 
-def _stack(seed: int, hidden: int, activation: str, count: int, device: torch.device) -> MLPStack:
-    """`count` 784-hidden-2 MLPs all initialised from `seed`, as they would be alone."""
-    return MLPStack([seeded(seed, SimpleMLP, 784, hidden, 2, activation) for _ in range(count)], device)
+def _stack(seed: int, hidden: int, activation: str, count: int, device: torch.device, streams: int = 1) -> MLPStack:
+    """`count` 784-hidden-2 MLPs all initialised from `seed`, as they would be alone (on `streams` streams)."""
+    return MLPStack([seeded(seed, SimpleMLP, 784, hidden, 2, activation) for _ in range(count)], device, streams)
 
 
 def heads(data: Imbalanced, methods: Sequence[str]) -> list[Head]:
@@ -101,8 +101,7 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     (what torch's WeightedRandomSampler does). Each factor needs its own minibatch stream, so the models train
     as the streams of one stack, each initialised and shuffled from cfg.seed as it would be alone."""
     train, ups = data.splits.train, factors(data.N, data.splits.train.y)
-    stack = MLPStack([seeded(cfg.seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation) for _ in ups], train.x.device,
-                     streams=len(ups))
+    stack = _stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
     ones = train.y.cpu().double()  # on the CPU: mps has no float64
     seconds = fit_config(stack, [train] * len(ups), cfg, seed=[cfg.seed] * len(ups),
                          sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds

@@ -38,16 +38,16 @@ class RowStore:
 
     def keys(self) -> set[tuple[str, ...]]:
         """Identities of the finished rows (key values as text, so 0.001 read back from CSV matches 1e-3)."""
-        return set(_identities(self._read(), self.key))
+        return set(identities(self._read(), self.key))
 
     def missing(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """The rows of `candidates` (with the key columns) that are not finished yet."""
         done = self.keys()
-        return candidates[[k not in done for k in _identities(candidates, self.key)]]
+        return candidates[[k not in done for k in identities(candidates, self.key)]]
 
     def append(self, rows: pd.DataFrame) -> None:
         """Add finished rows to the CSV at once; refuse rows that are already there."""
-        again = self.keys() & set(_identities(rows, self.key))
+        again = self.keys() & set(identities(rows, self.key))
         if again:
             raise ValueError(f"{self.path.name} already holds rows {sorted(again)[:3]}: a row is stored once")
         rows = rows.assign(**self.context)
@@ -62,7 +62,8 @@ class RowStore:
             pd.concat([pd.read_csv(self.path), rows], ignore_index=True).to_csv(self.path, index=False)
 
 
-def _identities(table: pd.DataFrame, key: Sequence[str]) -> list[tuple[str, ...]]:
+def identities(table: pd.DataFrame, key: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each row's key values as text (see key_text): how rows are matched across a CSV round trip."""
     return [tuple(map(key_text, values)) for values in table[list(key)].itertuples(index=False)]
 
 

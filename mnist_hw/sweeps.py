@@ -9,7 +9,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .data import Splits
-from .results import RowStore, key_text
+from .results import RowStore, identities
 from .models import MLPStack, SimpleMLP, seeded
 from .training import TrainConfig, evaluate, fit_config
 
@@ -110,8 +110,8 @@ def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> 
     """Rows of `table` that belong to `configs` (a store may hold others), optionally in their order."""
     if table.empty:
         return table
-    order = {_key(c): i for i, c in enumerate(configs)}
-    rank = pd.Series([order.get(k, -1) for k in _keys(table)], index=table.index)
+    order = {k: i for i, k in enumerate(identities(pd.DataFrame([dataclasses.asdict(c) for c in configs]), KEY))}
+    rank = pd.Series([order.get(k, -1) for k in identities(table, KEY)], index=table.index)
     table = table.loc[rank >= 0]
     return table.loc[rank[rank >= 0].sort_values(kind="stable").index].reset_index(drop=True) if sort else table.reset_index(drop=True)
 
@@ -119,11 +119,3 @@ def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> 
 def _stream(c: TrainConfig) -> tuple:
     """What configurations must share to train in lockstep (seeds become streams of one stack)."""
     return c.batch_size, c.optimizer, c.lr, c.schedule, c.epochs
-
-
-def _key(c: TrainConfig) -> tuple:
-    return tuple(key_text(getattr(c, k)) for k in KEY)
-
-
-def _keys(table: pd.DataFrame) -> list[tuple]:
-    return [tuple(map(key_text, row)) for row in table[KEY].itertuples(index=False)]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,14 +131,25 @@ class History:
     diverged: np.ndarray = field(repr=False)  # bool per model: training loss not finite at the end of an epoch
 
 
-def _per_stream(data: Split | Sequence[Split], streams: int, name: str) -> list[Split]:
-    """One Split per stream: a single Split serves every stream; a list needs one per stream, of equal length."""
-    splits = [data] * streams if isinstance(data, Split) else list(data)
-    if len(splits) != streams:
-        raise ValueError(f"{name} must be one Split or a list of {streams} (one per stream), got {len(splits)}")
+def _per_stream(value: Any, streams: int, name: str, single: type, one: str) -> list:
+    """One value per stream: a single value (of type `single`, or None) serves every stream; a list needs one each."""
+    values = [value] * streams if value is None or isinstance(value, single) else list(value)
+    if len(values) != streams:
+        raise ValueError(f"{name} must be {one} or a list of {streams} (one per stream), got {len(values)}")
+    return values
+
+
+def _per_stream_splits(data: Split | Sequence[Split], streams: int, name: str) -> list[Split]:
+    """One Split per stream (see _per_stream), all of equal length."""
+    splits = _per_stream(data, streams, name, Split, "one Split")
     if len({len(s) for s in splits}) > 1:
         raise ValueError(f"the {name} splits of the streams must have equal lengths, got {[len(s) for s in splits]}")
     return splits
+
+
+def _per_model(y: Tensor, per_stream: int) -> Tensor:
+    """Targets (S, B, ...) of each stream as (B, M, ...): every model gets its own stream's targets."""
+    return y.repeat_interleave(per_stream, dim=0).transpose(0, 1)
 
 
 def _stacked(splits: list[Split]) -> Split:
@@ -157,7 +170,7 @@ def _stream_losses(loss: Callable[[Tensor, Tensor], LossGrad], out: Tensor, y: T
     if streams == 1:
         return loss(out, y[0])
     if getattr(loss, "per_model_targets", False):  # one call: each model gets its stream's targets
-        return loss(out, y.repeat_interleave(out.shape[1] // streams, dim=0).transpose(0, 1))
+        return loss(out, _per_model(y, out.shape[1] // streams))
     parts = [loss(chunk, y[s]) for s, chunk in enumerate(out.chunk(streams, 1))]
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts], 1)
 
@@ -167,11 +180,11 @@ def evaluate(stack: MLPStack, data: Split | Sequence[Split],
              loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
     """Per-model loss and, for class labels, accuracy and predictions (n, M); data is one Split or one per
     stream. A model with a non-finite output (a diverged model) gets NaN, not an accuracy."""
-    data = _stacked(_per_stream(data, stack.streams, "data"))
+    data = _stacked(_per_stream_splits(data, stack.streams, "data"))
     out = predict(stack, data.x)
     result = {"loss": _stream_losses(loss, out, data.y, stack.streams)[0].cpu()}
     if data.y.dtype == torch.long:
-        y = data.y.repeat_interleave(stack.per_stream, 0).t()  # (n, M): each model's own labels
+        y = _per_model(data.y, stack.per_stream)  # (n, M): each model's own labels
         result["pred"] = out.argmax(-1)
         hits = (result["pred"] == y).sum(0).cpu()
         accuracy = hits.double() / len(y)  # on the CPU: mps has no float64
@@ -209,15 +222,10 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     require_positive_int("epochs", epochs)
     require_positive_int("batch_size", batch_size)
     require_choice("schedule", schedule, SCHEDULES)
-    seeds = list(seed) if isinstance(seed, Sequence) else [seed] * S
-    if len(seeds) != S:
-        raise ValueError(f"seed must be an int or a list of {S} seeds (one per stream), got {seed!r}")
-    trains = _per_stream(train, S, "train")
-    # sampling weights: none, one tensor for every stream, or one per stream (e.g. a resampling factor per stream)
-    weights = list(sample_weights) if isinstance(sample_weights, (list, tuple)) else [sample_weights] * S
-    if len(weights) != S:
-        raise ValueError(f"sample_weights must be one tensor or a list of {S} (one per stream), got {len(weights)}")
-    vals = _per_stream(val, S, "val") if val is not None and len(val) else None
+    seeds = _per_stream(seed, S, "seed", numbers.Integral, "an int")
+    trains = _per_stream_splits(train, S, "train")
+    weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")  # e.g. one resampling factor per stream
+    vals = _per_stream_splits(val, S, "val") if val is not None and len(val) else None
     opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
     gens = [generator(s, "shuffle") for s in seeds]
     # All streams' samples in one table, so a step gathers every stream's minibatch with one index.
