@@ -71,17 +71,25 @@ def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_featu
 
 def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out_features: int, *,
               lockstep: bool = True, store: RowStore | None = None, curves_store: RowStore | None = None,
-              val_curves: bool = True, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+              val_curves: bool = True, progress: bool = True,
+              reuse: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train every configuration (data from load(seed)); with stores, save each finished group's rows at once
-    and skip the configurations they already hold (resume).
+    and skip the configurations they already hold (resume). Rows of `reuse` (finished rows of another sweep, e.g.
+    the grid's runs at its own seed) are taken for the configurations they hold instead of training them again.
 
     Returns the results table (one row per configuration, in the order of `configs`) and the per-epoch curves
-    (training loss; validation loss and accuracy too with val_curves, which costs an evaluation per epoch).
+    (training loss; validation loss and accuracy too with val_curves, which costs an evaluation per epoch) of the
+    configurations trained here.
     """
     if not configs:
         return pd.DataFrame(columns=KEY), pd.DataFrame(columns=[*KEY, "epoch"])
     wanted = pd.DataFrame([dataclasses.asdict(c) for c in configs])
+    reused = _select(reuse, configs, sort=False) if reuse is not None else pd.DataFrame(columns=KEY)
+    if store is not None and len(fresh := store.missing(reused)):
+        store.append(fresh)  # kept with the trained rows, so the stored table is whole on its own
     todo_rows = store.missing(wanted) if store is not None else wanted
+    skip = set(identities(reused, KEY))
+    todo_rows = todo_rows[[k not in skip for k in identities(todo_rows, KEY)]]
     todo = [configs[i] for i in todo_rows.index]
     todo.sort(key=_stream)
     group_of = _stream if lockstep else id
@@ -100,7 +108,8 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
             new_curves.append(group_curves)
             bar.update(len(group))
     # a store already holds the new rows (appended above) next to the resumed ones
-    results = store.done() if store is not None else pd.concat(new_rows, ignore_index=True) if new_rows else pd.DataFrame()
+    parts = [t for t in (reused, *new_rows) if len(t)]
+    results = store.done() if store is not None else pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     curves = (curves_store.done() if curves_store is not None
               else pd.concat(new_curves, ignore_index=True) if new_curves else pd.DataFrame())
     return _select(results, configs, sort=True), _select(curves, configs, sort=False)

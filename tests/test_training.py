@@ -181,6 +181,21 @@ def test_sweep_writes_rows_as_they_finish_and_resumes(splits, tmp_path):
     pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing), check_dtype=False)
 
 
+def test_sweep_reuses_rows_of_another_sweep_instead_of_training_them(splits, tmp_path):
+    grid = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=0) for h in (4, 6)]
+    study = [TrainConfig(hidden=4, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2)]
+    grid_rows, _ = run_sweep(grid, lambda s: splits, 3, progress=False)
+    for store in (None, stores(tmp_path)[0]):
+        loaded = []
+        rows, _ = run_sweep(study, lambda s: loaded.append(s) or splits, 3, store=store, progress=False, reuse=grid_rows)
+        assert sorted(loaded) == [1, 2] and list(rows.seed) == [0, 1, 2]  # seed 0 came from the grid, not retrained
+        pd.testing.assert_frame_equal(rows.iloc[:1], grid_rows.iloc[:1], check_dtype=False)
+    assert sorted(store.done().seed) == [0, 1, 2]  # the stored table holds the reused row too
+    loaded = []
+    run_sweep(study, lambda s: loaded.append(s) or splits, 3, store=store, progress=False, reuse=grid_rows)
+    assert loaded == []  # a rerun trains nothing and appends no row twice
+
+
 def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
     # different batch sizes: three stacks, trained one after another
     configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
