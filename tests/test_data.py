@@ -187,3 +187,19 @@ def test_class_counts_are_those_of_the_real_files(mnist_dir):
     for split, train in (("train", True), ("test", False)):
         labels = data.load_mnist(train, mnist_dir)[1]
         assert tuple(torch.bincount(labels, minlength=10).tolist()) == data.CLASS_COUNTS[split]
+
+
+def test_idx_reader_matches_torchvision_on_the_real_files(mnist_dir):
+    from torchvision.datasets import MNIST
+
+    for train in (True, False):
+        x, y = data.load_mnist(train, mnist_dir)
+        theirs = MNIST(mnist_dir, train=train, download=False)
+        assert torch.equal(x, theirs.data) and torch.equal(y, theirs.targets) and y.dtype == theirs.targets.dtype
+
+
+def test_idx_reader_refuses_a_file_of_another_format(tmp_path):
+    path = tmp_path / "not-idx"
+    path.write_bytes(struct.pack(">4i", 3, 1, 28, 28))
+    with pytest.raises(ValueError, match="not a uint8 IDX file"):
+        data.read_idx(path)
