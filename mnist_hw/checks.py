@@ -257,7 +257,7 @@ def check_q2(params: Mapping[str, Any]) -> dict[str, Any]:
                   "hidden_sizes": Each(HIDDEN), "activations": Each(_activations()), "epochs": Int(),
                   "schedule": Choice(SCHEDULES), "seed": SEED, "extension_hidden": Each(HIDDEN, empty=True),
                   "noise_top": Int(0), "noise_seeds": Each(SEED, empty=True),
-                  "lockstep": Flag(), **_common()}, [_paired, _device_present])(params)
+                  "lockstep": Flag(), "workers": Int(0), **_common()}, [_paired, _device_present])(params)
 
 
 def largest_N() -> int:

@@ -1,6 +1,7 @@
 """The one-hidden-layer MLPs of the assignment, and a stack that trains many of them in lockstep."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
@@ -136,9 +137,12 @@ def _name(module: nn.Module) -> str:
     return next(name for name, act in ACTIVATIONS.items() if type(module) is act.module)
 
 
+_GLOBAL_RNG = threading.Lock()
+
+
 def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.Module:
     """Build `cls(*args, **kwargs)` with PyTorch's default init drawn from `seed` alone."""
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # the global generator is shared by every thread
         torch.manual_seed(seed)
         return cls(*args, **kwargs)
 

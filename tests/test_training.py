@@ -196,6 +196,36 @@ def test_sweep_reuses_rows_of_another_sweep_instead_of_training_them(splits, tmp
     assert loaded == []  # a rerun trains nothing and appends no row twice
 
 
+def test_sweep_with_workers_trains_the_same_models_and_restores_threads(splits, tmp_path):
+    configs = [TrainConfig(hidden=h, epochs=1, batch_size=b, seed=s) for s in (0, 1) for b in (8, 32) for h in (4, 6)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread for both runs, so the arithmetic is the same to the last bit
+    try:
+        alone, _ = run_sweep(configs, lambda s: splits, 3, progress=False)
+        store = stores(tmp_path)[0]
+        together, _ = run_sweep(configs, lambda s: splits, 3, progress=False, workers=2, store=store)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    timing = ["time_s", "time_share_s"]
+    pd.testing.assert_frame_equal(together.drop(columns=timing), alone.drop(columns=timing))
+    assert len(store.done()) == len(configs)  # every group's rows stored once, whichever finished first
+
+
+def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path):
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
+
+    def load(seed):
+        if seed == 1:
+            raise RuntimeError("disk gone")
+        return splits
+
+    store = stores(tmp_path)[0]
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run_sweep(configs, load, 3, store=store, progress=False, workers=2)
+    assert set(store.done().seed) <= {0, 2}  # finished groups are kept; the failed one is not stored
+
+
 def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
     # different batch sizes: three stacks, trained one after another
     configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
