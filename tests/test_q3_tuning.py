@@ -45,3 +45,12 @@ def test_bad_argument_fails_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="--share: 0.0 is not allowed"):
         q3_tuning().main(["--share", "0", "--out", str(tmp_path)])
     assert not list(tmp_path.iterdir())
+
+
+def test_crossfit_dry_run_scores_every_training_zero_out_of_fold(mnist_dir, tmp_path, capsys):
+    rows = q3_tuning().main(["--crossfit", "--dry-run", "--out", str(tmp_path), "--data-root", str(mnist_dir)])
+    table = pd.read_csv(tmp_path / "q3_crossfit.csv")
+    assert len(table) == len(rows) == 4 and set(zip(table["tail"], table.level)) == {(25, 0.0), (50, 0.0), (25, 0.9), (50, 0.9)}
+    train_zeros = CLASS_COUNTS["train"][0] - int(CLASS_COUNTS["train"][0] * 0.2)
+    assert (table.zeros == train_zeros).all() and (table.fpr == table.fp / table.zeros).all()
+    assert table.recall.between(0, 1).all() and "best threshold rule" in capsys.readouterr().out

@@ -10,7 +10,8 @@ from mnist_hw import remedies
 from mnist_hw.data import Split
 from mnist_hw.imbalance import build, distort, max_N, sparsify
 from mnist_hw.losses import AutogradLoss, CrossEntropy, Mixed, focal
-from mnist_hw.remedies import KEY, METHODS, factors, gap_threshold, run_methods, sweep, train_autoencoder, train_centroid
+from mnist_hw.remedies import (KEY, METHODS, chi2_quantile, factors, gap_threshold, run_methods, sweep, train_augmented,
+                              train_autoencoder, train_centroid)
 from mnist_hw.results import mean_std
 from mnist_hw.training import TrainConfig
 
@@ -103,6 +104,28 @@ def test_gap_threshold_clears_every_zero_and_keeps_separated_ones():
     # the rarer the "1"s, the fewer false alarms are affordable: the threshold never moves down
     ts = [gap_threshold(zeros, 5 + torch.randn(500, generator=g), prior) for prior in (1e-1, 1e-2, 1e-4)]
     assert ts == sorted(ts) and ts[0] >= zeros.max()
+
+
+def test_gap_threshold_at_a_confidence_level_assumes_a_heavier_tail():
+    g = torch.Generator().manual_seed(1)
+    zeros, ones = torch.randn(2000, generator=g), 5 + torch.randn(500, generator=g)
+    ts = [gap_threshold(zeros, ones, 1e-3, tail=25, level=level) for level in (0.0, 0.9, 0.99)]
+    assert ts == sorted(ts) and ts[0] < ts[-1]  # a higher level never lowers the threshold
+
+
+@pytest.mark.parametrize("p, dof, table", [(0.05, 20, 10.851), (0.05, 50, 34.764), (0.05, 100, 77.929),
+                                           (0.01, 100, 70.065), (0.95, 100, 124.342), (0.05, 200, 168.279)])
+def test_chi2_quantile_matches_tabulated_values(p, dof, table):
+    assert abs(chi2_quantile(p, dof) / table - 1) < 1e-3
+
+
+def test_an_ensemble_scores_one_mean_margin_from_differently_initialised_models():
+    d = build(toy(300, 300), toy(100, 100, seed=1), 10, seed=0)
+    cfg = TrainConfig(hidden=4, epochs=2, batch_size=32, seed=0)
+    one, three = (train_augmented(d, cfg, ("augmented", "augmented_gap"), hidden=4, ensemble=k) for k in (1, 3))
+    x = d.full_test.x
+    assert one.score(x).shape == three.score(x).shape == (len(x), 2) and len(three.threshold) == 2
+    assert not torch.equal(three.score(x), one.score(x))
 
 
 def test_every_method_runs_and_learns_on_synthetic_data():
