@@ -7,7 +7,8 @@ mnist_hw: in-memory tensors, hand-derived backward, the fused Adam kernel, locks
 
 Prints seconds per epoch of each case, the speed-up, and mnist_hw's achieved GFLOP/s against a measured
 matrix-multiply peak of the same machine; the Adam step through torch.optim against the fused kernel called
-directly; with --scaling, the cost per model of stacks of 1 to 240 models.
+directly; with --scaling, the cost per model of stacks of 1 to 240 models; with --workers, the Q2 grid's stacks
+one at a time on every thread vs two at a time on a share each.
 Example: python benchmarks/bench.py --dry-run
 """
 from __future__ import annotations
@@ -25,7 +26,8 @@ from torchvision import datasets, transforms
 from mnist_hw.data import MEAN, STD, Split, ensure_mnist, generator, load_splits
 from mnist_hw.losses import MSE
 from mnist_hw.models import MLPStack, Autoencoder, SimpleMLP, seeded
-from mnist_hw.training import Adam, fit, resolve_device, synchronize
+from mnist_hw.sweeps import run_sweep
+from mnist_hw.training import Adam, TrainConfig, fit, resolve_device, synchronize
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
            for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
@@ -116,6 +118,26 @@ def scaling(device, root, steps_budget: int) -> None:
     print(f"# ms/model relative to the best count: " + ", ".join(f"{c}: {v / best:.2f}x" for c, v in per_model.items()))
 
 
+def workers(device, root, epochs: int, repeats: int) -> None:
+    """Wall time of the Q2 grid's six stacks (with per-epoch validation and the final evaluation, as in the
+    notebook) trained one at a time on every thread, and two at a time on one thread each (run_sweep's workers),
+    alternately `repeats` times."""
+    splits = load_splits(range(10), seed=0, root=root, device=device)
+    configs = [TrainConfig(hidden=h, activation=a, optimizer=o, lr=lr, epochs=epochs, batch_size=b, schedule="cosine")
+               for b, o, lr, h, a in Q2_GRID]
+    threads = torch.get_num_threads()
+    print(f"\n# Q2 grid, {epochs} epoch(s), 6 stacks: wall seconds, one at a time on {threads} threads vs "
+          f"2 at a time on {max(1, threads // 2)} thread(s) each")
+    walls = {1: [], 2: []}
+    for _ in range(repeats):
+        for n in walls:
+            start = time.perf_counter()
+            run_sweep(configs, lambda seed: splits, 10, progress=False, workers=n)
+            walls[n].append(time.perf_counter() - start)
+    print("  " + "; ".join(f"workers {n}: " + ", ".join(f"{w:.1f}" for w in ws) + " s" for n, ws in walls.items())
+          + "; ratio per repeat " + ", ".join(f"{a / b:.2f}x" for a, b in zip(walls[1], walls[2])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps (default: cpu)")
@@ -124,6 +146,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timings per Q1 case, fastest kept (default: 3)")
     parser.add_argument("--dry-run", action="store_true", help="a few steps per case, to check that it runs")
     parser.add_argument("--scaling", action="store_true", help="also time stacks of 1 to 240 models (about a minute)")
+    parser.add_argument("--workers", action="store_true",
+                        help="also time the Q2 grid's stacks one at a time vs two at a time (about a minute)")
     args = parser.parse_args()
     device, root = resolve_device(args.device), ensure_mnist()
     few = 10 if args.dry_run else None
@@ -186,6 +210,8 @@ def main() -> None:
           + f" ({adam['torch.optim.Adam'] / adam['fused kernel']:.1f}x)")
     if args.scaling:
         scaling(device, root, steps_budget=40 if args.dry_run else 2400)
+    if args.workers:
+        workers(device, root, epochs=1 if args.dry_run else 2, repeats=1 if args.dry_run else 3)
 
 
 if __name__ == "__main__":
