@@ -90,9 +90,10 @@ def tune_one(N: int, seed: int, hidden: Sequence[int], shares: Sequence[float], 
 
 
 def crossfit_one(N: int, seed: int, tails: Sequence[int], levels: Sequence[float], cfg: TrainConfig, root: str | None,
-                 folds: int = 5, ensembles: Sequence[int] = (1,)) -> pd.DataFrame:
+                 folds: int = 5, ensembles: Sequence[int] = (1,), hidden: Sequence[int] = (DEFAULT["aug_hidden"],),
+                 shares: Sequence[float] = (DEFAULT["share"],)) -> pd.DataFrame:
     """Cross-fitted false positives of the notebook's augmented_gap for this N and seed: the training "0"s are cut
-    into `folds` parts; each model trains without one part (aug_hidden and share as in the notebook), its threshold
+    into `folds` parts; each model (every aug_hidden x share x ensemble) trains without one part, its threshold
     is set as in the notebook (all validation "0"s, data.prior) for every (tail, level), and its false positives
     are counted on the part it never saw. Summed over the parts that is every training "0" (~4740, four times the
     validation "0"s), each scored by a model that did not train on it. One row per (tail, level)."""
@@ -100,26 +101,26 @@ def crossfit_one(N: int, seed: int, tails: Sequence[int], levels: Sequence[float
     train, val = data.splits.train, data.splits.val
     zeros = (train.y == 0).nonzero().flatten()
     part = torch.randperm(len(zeros), generator=generator(seed, "tuning-folds")) % folds
-    counts: dict[tuple[int, int, float], list[int]] = {}  # (ensemble, tail, level) -> [fp, tp over the folds]
-    for k, size in itertools.product(range(folds), ensembles):
+    counts: dict[tuple, list[int]] = {}  # (aug_hidden, share, ensemble, tail, level) -> [fp, tp over the folds]
+    for k, h, share, size in itertools.product(range(folds), hidden, shares, ensembles):
         keep = torch.ones(len(train), dtype=torch.bool)
         keep[zeros[part == k]] = False
         fold = Imbalanced(N, Splits(train.subset(keep), val, data.splits.test), data.full_test)
-        model = train_augmented(fold, dataclasses.replace(cfg, seed=seed), ("augmented",), share=DEFAULT["share"],
-                                hidden=DEFAULT["aug_hidden"], ensemble=size)
+        model = train_augmented(fold, dataclasses.replace(cfg, seed=seed), ("augmented",), share=share, hidden=h,
+                                ensemble=size)
         score = lambda x: model.score(x)[:, 0]
         val0, out, ones, held_out = (score(val.x[val.y == 0]), score(train.x[zeros[part == k]]), score(unseen),
                                      score(held_out_ones(fold, seed)))
         for tail, level in itertools.product(tails, levels):
             t = gap_threshold(val0, held_out, data.prior, tail, level)
-            fp_tp = counts.setdefault((size, tail, level), [0, 0])
+            fp_tp = counts.setdefault((h, share, size, tail, level), [0, 0])
             fp_tp[0] += int((out > t).sum())
             fp_tp[1] += int((ones > t).sum())
     rows = []
-    for (size, tail, level), (fp, tp) in counts.items():
+    for (h, share, size, tail, level), (fp, tp) in counts.items():
         c = Confusion(tp=tp, fp=fp, fn=folds * len(unseen) - tp, tn=len(zeros) - fp)  # recall: mean over the folds
         lo, hi = prior_f1_interval(c, data.prior)
-        rows.append(dict(N=N, seed=seed, ensemble=size, tail=tail, level=level, recall=c.recall(), fp=fp, zeros=len(zeros),
+        rows.append(dict(N=N, seed=seed, aug_hidden=h, share=share, ensemble=size, tail=tail, level=level, recall=c.recall(), fp=fp, zeros=len(zeros),
                          fpr=c.fpr(), prior=data.prior, f1_prior=prior_f1(c.recall(), c.fpr(), data.prior),
                          f1_prior_lo=lo, f1_prior_hi=hi))
     return pd.DataFrame(rows)
@@ -129,7 +130,7 @@ def crossfit_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per threshold rule (tail, level): the tuning F1 at the prior (mean ± std over seeds) at every N, the false
     positives summed over every N and seed, and the rank. Ranked, as declared before any result, by the worst N's
     mean F1 (the issue's target is per N), ties by the mean over every N and seed."""
-    rule = ["ensemble", "tail", "level"]
+    rule = ["aug_hidden", "share", "ensemble", "tail", "level"]
     per_N = mean_std(rows, rule + ["N"], ["f1_prior"], digits=4).unstack("N")
     per_N.columns = [f"F1 N={N}" for _, N in per_N.columns]
     means = rows.groupby(rule + ["N"]).f1_prior.mean().groupby(level=rule)
@@ -156,23 +157,28 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--N", type=int, nargs="+", default=[1000, 5000], help="keep 1 in N of the \"1\"s")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--aug-hidden", type=int, nargs="+", default=[4, 16], help="hidden units of the MLP")
-    parser.add_argument("--share", type=float, nargs="+", default=[0.1, 0.5], help="augmented \"1\"s per \"0\"")
+    parser.add_argument("--aug-hidden", type=int, nargs="+", default=None,
+                        help="hidden units of the MLP (default: 4 16; --crossfit: the notebook's)")
+    parser.add_argument("--share", type=float, nargs="+", default=None,
+                        help="augmented \"1\"s per \"0\" (default: 0.1 0.5; --crossfit: the notebook's)")
     parser.add_argument("--tail", type=int, nargs="+", default=[25, 50, 100], help="top half-A \"0\" scores in the tail")
     parser.add_argument("--epochs", type=int, default=CONFIG.epochs)
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_HW_DATA, else data/)")
     parser.add_argument("--out", default=str(OUT), help=f"folder for q3_tuning.csv (default: {OUT})")
     parser.add_argument("--dry-run", action="store_true", help="N 5000, seed 0, 1 epoch, 4 settings: checks that it runs")
     parser.add_argument("--crossfit", action="store_true",
-                        help="score threshold rules (--tail x --level) by cross-fitted false positives on the training "
-                             "\"0\"s, at the notebook's aug_hidden and share (see crossfit_one)")
+                        help="score settings (--aug-hidden x --share x --ensemble x --tail x --level) by cross-fitted "
+                             "false positives on the training \"0\"s (see crossfit_one)")
     parser.add_argument("--level", type=float, nargs="+", default=[0.0, 0.9, 0.99],
                         help="--crossfit: confidence level of the tail's scale (0: the point estimate)")
     parser.add_argument("--folds", type=int, default=5, help="--crossfit: parts the training \"0\"s are cut into")
     parser.add_argument("--ensemble", type=int, nargs="+", default=[1], help="--crossfit: models averaged (one stack)")
     args = parser.parse_args(argv)
+    models = ([DEFAULT["aug_hidden"]], [DEFAULT["share"]]) if args.crossfit else ([4, 16], [0.1, 0.5])
+    args.aug_hidden, args.share = args.aug_hidden or models[0], args.share or models[1]
     if args.dry_run:
-        args.N, args.seeds, args.aug_hidden, args.share, args.tail, args.epochs = [5000], [0], [4], [0.1, 0.5], [25, 50], 1
+        args.N, args.seeds, args.aug_hidden, args.tail, args.epochs = [5000], [0], [4], [25, 50], 1
+        args.share = [0.1] if args.crossfit else [0.1, 0.5]
         args.level, args.folds, args.ensemble = [0.0, 0.9], 2, [1]
     for name, rule in (("N", Each(Int(1, largest_N()))), ("seeds", Each(Int(0, MAX_SEED))), ("aug_hidden", Each(Int())),
                        ("share", Each(Number())), ("tail", Each(Int())), ("epochs", Int()),
@@ -220,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
 
 def crossfit(args: argparse.Namespace, cfg: TrainConfig, start: float) -> pd.DataFrame:
     """The --crossfit mode: write <out>/q3_crossfit.csv, print the rules' ranking; return the rows."""
-    rows = pd.concat([crossfit_one(N, seed, args.tail, args.level, cfg, args.data_root, args.folds, args.ensemble)
+    rows = pd.concat([crossfit_one(N, seed, args.tail, args.level, cfg, args.data_root, args.folds, args.ensemble,
+                                   args.aug_hidden, args.share)
                       for N in args.N for seed in args.seeds], ignore_index=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -229,11 +236,11 @@ def crossfit(args: argparse.Namespace, cfg: TrainConfig, start: float) -> pd.Dat
     with pd.option_context("display.width", 250, "display.max_columns", None):
         print(table.round(4).to_string(index=False))
     best = table.iloc[0]
-    notebook = table[(table.ensemble == DEFAULT["ensemble"]) & (table["tail"] == DEFAULT["tail"]) & (table.level == DEFAULT["level"])]
-    print(f"\nbest threshold rule by cross-fitted tuning F1 (worst N, then mean; N {args.N}, seeds {args.seeds}, "
-          f"{args.folds} folds): ensemble={best.ensemble:g}, tail={best['tail']:g}, level={best.level:g}, worst-N F1 {best.worst_N_f1:.4f}, "
+    notebook = table[(table[list(DEFAULT)] == pd.Series(DEFAULT)).all(axis=1)]
+    print(f"\nbest settings by cross-fitted tuning F1 (worst N, then mean; N {args.N}, seeds {args.seeds}, "
+          f"{args.folds} folds): " + ", ".join(f"{k}={best[k]:g}" for k in DEFAULT) + f", worst-N F1 {best.worst_N_f1:.4f}, "
           f"{best.fp:g} false positives among {best.zeros:g} out-of-fold \"0\"s"
-          + (f"; the notebook's rule (ensemble {DEFAULT['ensemble']}, tail {DEFAULT['tail']}, level {DEFAULT['level']}) ranks "
+          + (f"; the notebook's settings {DEFAULT} rank "
              f"{notebook['rank'].iloc[0]} of {len(table)}" if len(notebook) else ""))
     print(f"{len(rows)} rows in {out / 'q3_crossfit.csv'}; wall time {time.perf_counter() - start:.1f} s")
     return rows

@@ -53,4 +53,4 @@ def test_crossfit_dry_run_scores_every_training_zero_out_of_fold(mnist_dir, tmp_
     assert len(table) == len(rows) == 4 and set(zip(table["tail"], table.level)) == {(25, 0.0), (50, 0.0), (25, 0.9), (50, 0.9)}
     train_zeros = CLASS_COUNTS["train"][0] - int(CLASS_COUNTS["train"][0] * 0.2)
     assert (table.zeros == train_zeros).all() and (table.fpr == table.fp / table.zeros).all()
-    assert table.recall.between(0, 1).all() and "best threshold rule" in capsys.readouterr().out
+    assert table.recall.between(0, 1).all() and "best settings by cross-fitted" in capsys.readouterr().out
