@@ -198,13 +198,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     rows = pd.concat([tune_one(N, seed, args.aug_hidden, args.share, args.tail, cfg, args.data_root)
                       for N in args.N for seed in args.seeds], ignore_index=True)
     wall = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(out / "q3_tuning.csv", index=False)
-
-    table = summary(rows)
-    with pd.option_context("display.width", 250, "display.max_columns", None):
-        print(table.round(4).to_string(index=False))
+    out, table = save_and_show(rows, Path(args.out) / "q3_tuning.csv", summary)
     best = table.iloc[0]
     print(f"\nbest by tuning F1 (dropped training \"1\"s, validation half B; mean over N {args.N} and seeds "
           f"{args.seeds}): " + ", ".join(f"{k}={best[k]:g}" for k in SETTING) + f", F1 {best.tuning_f1:.4f}")
@@ -224,17 +218,22 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     return rows
 
 
+def save_and_show(rows: pd.DataFrame, path: Path, summarise) -> tuple[Path, pd.DataFrame]:
+    """Write the rows to `path`, print summarise(rows) in full; return the folder and the summary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    table = summarise(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", None):
+        print(table.round(4).to_string(index=False))
+    return path.parent, table
+
+
 def crossfit(args: argparse.Namespace, cfg: TrainConfig, start: float) -> pd.DataFrame:
     """The --crossfit mode: write <out>/q3_crossfit.csv, print the rules' ranking; return the rows."""
     rows = pd.concat([crossfit_one(N, seed, args.tail, args.level, cfg, args.data_root, args.folds, args.ensemble,
                                    args.aug_hidden, args.share)
                       for N in args.N for seed in args.seeds], ignore_index=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(out / "q3_crossfit.csv", index=False)
-    table = crossfit_summary(rows)
-    with pd.option_context("display.width", 250, "display.max_columns", None):
-        print(table.round(4).to_string(index=False))
+    out, table = save_and_show(rows, Path(args.out) / "q3_crossfit.csv", crossfit_summary)
     best = table.iloc[0]
     notebook = table[(table[list(DEFAULT)] == pd.Series(DEFAULT)).all(axis=1)]
     print(f"\nbest settings by cross-fitted tuning F1 (worst N, then mean; N {args.N}, seeds {args.seeds}, "
