@@ -122,9 +122,10 @@ def _train_groups(groups: list[list[TrainConfig]], load: Callable[[int], Splits]
     """train_group over the groups, yielding each group's rows in the main thread as soon as it finishes.
 
     With workers > 1, that many groups train at once in threads (torch's kernels release the GIL), each on its
-    share of the process's CPU threads. Why: on the 2-core course machine two stacks on one thread each did about
-    1.2x the work per second of one stack on two threads, and when the host slows one core down (a stack on two
-    threads then ran 1.8x slower, measured) only one worker waits for it.
+    share of the process's CPU threads. Why: on the 2-core course machine the Q2 grid ran 1.3-1.4x faster two
+    stacks at a time on one thread each than one at a time on two (bench.py --workers), and when the host slows one
+    core (a stack on two threads then ran 1.8x slower, measured) only one worker waits for it. On an error or an
+    interrupt no queued group starts; the ones already running finish in the background, their rows unsaved.
     """
     if workers <= 1 or len(groups) <= 1:
         yield from (train_group(g, load, out_features, val_curves) for g in groups)
