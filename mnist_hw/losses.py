@@ -80,5 +80,3 @@ class Mixed:
         chunks = out.split([n for _, n in self.parts], 1)
         losses, grads = zip(*(loss(chunk, y) for (loss, _), chunk in zip(self.parts, chunks)))
         return torch.cat(losses), torch.cat(grads, 1)
-
-

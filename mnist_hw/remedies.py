@@ -165,7 +165,7 @@ def gap_threshold(zeros: Tensor, ones: Tensor, prior: float, tail: int = 25, lev
     candidates = torch.linspace(top[0].item(), max(top[0].item(), ones.max().item()), 400, dtype=torch.float64)
     fpr = (len(top) - 1) / len(zeros) * torch.exp(-(candidates - u) / beta)
     tpr = (ones[None, :] > candidates[:, None]).double().mean(1)
-    f1 = 2 * prior * tpr / (prior * tpr + (1 - prior) * fpr + prior)
+    f1 = torch.tensor([prior_f1(t, f, prior) for t, f in zip(tpr.tolist(), fpr.tolist())], dtype=torch.float64)
     return candidates[int(f1.argmax())].item()
 
 

@@ -90,7 +90,7 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
         return pd.DataFrame(columns=KEY), pd.DataFrame(columns=[*KEY, "epoch"])
     wanted = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     reused = _select(reuse, configs, sort=False) if reuse is not None else pd.DataFrame(columns=KEY)
-    if store is not None and len(fresh := store.missing(reused)):
+    if store is not None and len(reused) and len(fresh := store.missing(reused)):
         store.append(fresh)  # kept with the trained rows, so the stored table is whole on its own
     todo_rows = store.missing(wanted) if store is not None else wanted
     skip = set(identities(reused, KEY))

@@ -175,12 +175,16 @@ def _stream_losses(loss: Callable[[Tensor, Tensor], LossGrad], out: Tensor, y: T
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts], 1)
 
 
-@torch.no_grad()
 def evaluate(stack: MLPStack, data: Split | Sequence[Split],
              loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
     """Per-model loss and, for class labels, accuracy and predictions (n, M); data is one Split or one per
     stream. A model with a non-finite output (a diverged model) gets NaN, not an accuracy."""
-    data = _stacked(_per_stream_splits(data, stack.streams, "data"))
+    return _evaluate(stack, _stacked(_per_stream_splits(data, stack.streams, "data")), loss)
+
+
+@torch.no_grad()
+def _evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], LossGrad]) -> dict[str, Tensor]:
+    """evaluate on data already stacked per stream (see _stacked)."""
     out = predict(stack, data.x)
     result = {"loss": _stream_losses(loss, out, data.y, stack.streams)[0].cpu()}
     if data.y.dtype == torch.long:
@@ -226,7 +230,8 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     seeds = _per_stream(seed, S, "seed", numbers.Integral, "an int")
     trains = _per_stream_splits(train, S, "train")
     weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")  # e.g. one resampling factor per stream
-    vals = _per_stream_splits(val, S, "val") if val is not None and len(val) else None
+    # stacked once: every epoch's evaluation reads the same validation data
+    vals = _stacked(_per_stream_splits(val, S, "val")) if val is not None and len(val) else None
     opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
     gens = [generator(s, "shuffle") for s in seeds]
     # All streams' samples in one table, so a step gathers every stream's minibatch with one index.
@@ -255,7 +260,7 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
         diverged |= ~np.isfinite(train_loss)
         record = {"epoch": epoch, "model": range(len(stack)), "time_s": seconds, "train_loss": train_loss}
         if vals is not None:
-            record |= {f"val_{k}": v.numpy() for k, v in evaluate(stack, vals, loss).items() if k != "pred"}
+            record |= {f"val_{k}": v.numpy() for k, v in _evaluate(stack, vals, loss).items() if k != "pred"}
         rows.append(pd.DataFrame(record))
         if diverged.all():
             break
