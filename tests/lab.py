@@ -1,0 +1,102 @@
+"""A throw-away JupyterLab server from this venv, isolated in a scratch folder, for the browser test to drive."""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+# Settings a fresh Lab gets: no news or update pop-ups, every cell in the page, kernels shut down with their notebook.
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "kernelShutdown": True},
+}
+DISABLED = ["@jupyterlab/apputils-extension:announcements"]
+
+
+def chromium() -> str | None:
+    """The system's Chromium (Playwright cannot download its own browser offline), or None."""
+    return os.environ.get("MNIST_HW_CHROMIUM") or next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+class LabServer:
+    """`jupyter lab` on a free localhost port with a token, its config, settings, workspaces and runtime under `home`."""
+
+    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None):
+        self.root, self.home, self.token = Path(root), Path(home), secrets.token_hex(16)
+        self.extra_env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.children: list[psutil.Process] = []
+
+    def __enter__(self) -> "LabServer":
+        dirs = {name: self.home / name for name in ("config", "data", "runtime", "settings", "workspaces")}
+        for folder in dirs.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        for plugin, values in SETTINGS.items():
+            file = dirs["settings"] / f"{plugin}.jupyterlab-settings"
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(json.dumps(values))
+        (dirs["config"] / "labconfig").mkdir(exist_ok=True)
+        (dirs["config"] / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {name: True for name in DISABLED}}))
+        env = {**os.environ, **self.extra_env, "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+               "JUPYTER_DATA_DIR": str(dirs["data"]), "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+               "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
+               "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]), "IPYTHONDIR": str(self.home / "ipython")}
+        self.log = open(self.home / "server.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0",
+             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+             "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"],
+            cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        info = dirs["runtime"] / f"jpserver-{self.process.pid}.json"
+        deadline = time.monotonic() + 60
+        while not info.exists() or not info.read_text().strip():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"JupyterLab did not start; its log:\n{(self.home / 'server.log').read_text()}")
+            time.sleep(0.1)
+        self.port = json.loads(info.read_text())["port"]
+        return self
+
+    def url(self, path: str = "lab") -> str:
+        sep = "&" if "?" in path else "?"
+        return f"http://127.0.0.1:{self.port}/{path}{sep}token={self.token}"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(self.url(f"api/{path}"), method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def processes(self) -> list[psutil.Process]:
+        """The server and every process it started (kernels), while they run."""
+        try:
+            server = psutil.Process(self.process.pid)
+            return [server, *server.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def __exit__(self, *exc) -> None:
+        """Shut the server down through its API (which shuts its kernels down), killing whatever is left after 20 s."""
+        self.children = self.processes()
+        if self.process.poll() is None:
+            try:
+                self.api("shutdown", "POST")
+            except OSError:
+                self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        _, alive = psutil.wait_procs(self.children, timeout=10)
+        for process in alive:
+            process.kill()
+        self.log.close()

@@ -1,0 +1,271 @@
+"""JupyterLab in a real browser (the system's Chromium driven by Playwright): the committed records as a student
+opens them, and Run All, editing a parameter and rerunning from it on a tiny Q1, all through the page."""
+import base64
+import copy
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lab import LabServer, chromium
+from mnist_hw.runs import NOTEBOOKS
+
+pytestmark = [pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
+                                 "MNIST_HW_CHROMIUM to a Chromium binary)"),
+              pytest.mark.xdist_group("browser")]  # one Lab server and one browser for the whole module
+
+REPO = Path(__file__).resolve().parents[1]
+COMMITTED = sorted(NOTEBOOKS.glob("q*.ipynb"))
+WIDGET = "application/vnd.jupyter.widget-view+json"
+STDERR = "application/vnd.jupyter.stderr"  # how JupyterLab renders stderr streams and error tracebacks
+BAR_COUNT = re.compile(r"(\d+)/(\d+)\s*\[")  # tqdm's "n/total [elapsed<remaining, rate]"
+BAR_PERCENT = re.compile(r"(\d+)%\|")  # tqdm's text bar "42%|████  |"
+TINY_Q1 = {"[2, 16, 128, 1024]": "[256, 1024]", "seeds: list[int] = [0, 1, 2]": "seeds: list[int] = [0]",
+           "hidden: int = 16": "hidden: int = 4", "epochs: int = 5": "epochs: int = 1"}
+TIMEOUT_MS = 120_000
+
+
+def unfinished_bars(text: str) -> list[str]:
+    """The progress-bar readings in `text` that stop short of their end (`3/12 [`, `25%|`)."""
+    short = [m.group(0) for m in BAR_COUNT.finditer(text) if int(m.group(1)) < int(m.group(2))]
+    return short + [m.group(0) for m in BAR_PERCENT.finditer(text) if int(m.group(1)) < 100]
+
+
+# Read by the page: per cell, each output's mime type and text, each widget bar's width, each figure's pixels.
+READ_CELLS = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
+    prompt: cell.classList.contains('jp-CodeCell') ? cell.querySelector('.jp-InputPrompt').innerText.trim() : null,
+    outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => ({mime: o.dataset.mimeType || '',
+                                                                            text: o.innerText})),
+    bars: [...cell.querySelectorAll('.widget-hprogress .progress-bar')].map(b => b.style.width),
+    images: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="image/png"] img')].map(
+        img => img.complete ? img.naturalWidth : -1)}))"""
+
+
+def widgets(nb) -> int:
+    """How many widget views the notebook's outputs hold."""
+    return sum(WIDGET in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+
+
+def page_problems(cells: list[dict], nb) -> list[str]:
+    """What a reader would see wrong in a rendered notebook: missing cells, widgets that fail to display, stderr or
+    error outputs, bars short of their end (rendered widgets or text), figures missing or not decoded."""
+    problems = [] if len(cells) == len(nb.cells) else [f"{len(cells)} cells in the page, {len(nb.cells)} in the file"]
+    for i, (cell, source) in enumerate(zip(cells, nb.cells)):
+        for out in cell["outputs"]:
+            first = out["text"].strip().splitlines()[0] if out["text"].strip() else ""
+            if "Error displaying widget" in out["text"]:
+                problems.append(f"cell {i}: {first}")
+            if out["mime"] == STDERR:
+                problems.append(f"cell {i}: stderr or error output: {first!r}")
+            problems += [f"cell {i}: unfinished bar in the text: {bar!r}" for bar in unfinished_bars(out["text"])]
+        problems += [f"cell {i}: widget bar at {width}" for width in cell["bars"] if width != "100%"]
+        figures = sum("image/png" in out.get("data", {}) for out in source.get("outputs", []))
+        if len(cell["images"]) != figures or not all(w > 0 for w in cell["images"]):
+            problems.append(f"cell {i}: {figures} figure(s) in the file, rendered widths {cell['images']}")
+    return problems
+
+
+class Lab:
+    """One browser page on the Lab server: open a notebook from the file browser, use the menus, wait for runs."""
+
+    def __init__(self, page, root: Path):
+        self.page, self.root = page, root
+
+    def open(self, name: str):
+        """Double-click `name` in the file browser; wait until its kernel is idle and every cell, widget and figure
+        has rendered. Returns the notebook's panel."""
+        self.page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")).dblclick()
+        panel = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        self._settle(panel, len(nbformat.read(self.root / name, 4).cells))
+        return panel
+
+    def trust(self, panel, widgets: int) -> None:
+        """Trust the notebook from the command palette, as a student must before Lab renders its saved widgets (an
+        untrusted notebook, such as a fresh clone, shows each widget's text fallback); wait for `widgets` of them."""
+        self.page.keyboard.press("Control+Shift+c")
+        self.page.locator(".lm-CommandPalette-input").fill("Trust Notebook")
+        self.page.keyboard.press("Enter")
+        self.page.locator(".jp-Dialog-button", has_text="Trust").click()
+        self._settle(panel, panel.evaluate("p => p.querySelectorAll('.jp-Notebook .jp-Cell').length"), widgets)
+
+    def _settle(self, panel, cells: int, widgets: int = 0) -> None:
+        """Wait for `cells` cells, an idle kernel, `widgets` widget views done loading and every image decoded."""
+        self.page.wait_for_function(
+            """([panel, cells, widgets]) => panel.querySelectorAll('.jp-Notebook .jp-Cell').length === cells
+               && document.querySelector('#jp-main-statusbar').innerText.includes('| Idle')
+               && panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+               && panel.querySelectorAll('.jp-OutputArea-output:not([data-mime-type])').length >= widgets
+               && ![...panel.querySelectorAll('.jp-OutputArea-output')].some(o => o.innerText.includes('Loading widget'))
+               && [...panel.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)""",
+            arg=[panel.element_handle(), cells, widgets], timeout=TIMEOUT_MS)
+
+    def cells(self, panel) -> list[dict]:
+        return panel.evaluate(READ_CELLS)
+
+    def menu(self, menu: str, item: str) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+    def run(self, panel, menu_item: str, first: int) -> list[dict]:
+        """Run `menu_item` from the Run menu; wait until the kernel is idle and every code cell from index `first`
+        on has a new execution count (or an error stopped the run). Returns the cells as read by the page."""
+        counts = [int(c["prompt"][1:-2]) for c in self.cells(panel) if re.fullmatch(r"\[\d+\]:", c["prompt"] or "")]
+        self.menu("Run", menu_item)
+        self.page.wait_for_function(
+            """([panel, first, before]) => {
+                 const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
+                 const counts = cells.slice(first).filter(c => c.classList.contains('jp-CodeCell'))
+                                     .map(c => +(c.querySelector('.jp-InputPrompt').innerText.match(/\\[(\\d+)\\]/) || [0, 0])[1]);
+                 const busy = cells.some(c => c.querySelector('.jp-InputPrompt')?.innerText.includes('*'));
+                 const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+                 return !busy && panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+                        && (failed || counts.every(n => n > before)); }""",
+            arg=[panel.element_handle(), first, max(counts, default=0)], timeout=TIMEOUT_MS)
+        return self.cells(panel)
+
+
+def tiny_q1(nb):
+    """Q1 with tiny parameters written into its own parameters cell, and no outputs: what the browser run starts from."""
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for old, new in TINY_Q1.items():
+        assert old in cell.source, f"Q1's parameters cell no longer holds {old!r}"
+        cell.source = cell.source.replace(old, new)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def finished_record(nb):
+    """A copy of `nb` whose widgets' text fallbacks show their end state (the record a clean run leaves)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if WIDGET in out.get("data", {}):
+                text = out["data"].get("text/plain", "")
+                out["data"]["text/plain"] = BAR_COUNT.sub(lambda m: f"{m.group(2)}/{m.group(2)} [",
+                                                          BAR_PERCENT.sub("100%|", text))
+    return nb
+
+
+def broken_record(nb):
+    """A copy of `nb` with one of each defect the page check must report."""
+    nb = finished_record(nb)
+    state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    for model in state.values():  # the rendered widget stops at 0 %, and so does its text fallback
+        if model["model_name"] == "FloatProgressModel":
+            model["state"]["value"] = 0.0
+    widget = next(o for c in nb.cells for o in c.get("outputs", []) if WIDGET in o.get("data", {}))
+    widget["data"]["text/plain"] = "configurations:   0%|          | 0/12 [00:00<?, ?it/s]"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    code[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something\n"))
+    code[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="epochs:  40%|████      | 2/5 [00:01<00:02]\n"))
+    code[2].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=["ValueError: boom"]))
+    code[3].outputs.append(nbformat.v4.new_output("display_data", data={
+        WIDGET: {"model_id": "0" * 32, "version_major": 2, "version_minor": 0}, "text/plain": "gone"}))
+    for cell in code:
+        for out in cell.outputs:
+            if "image/png" in out.get("data", {}):
+                out["data"]["image/png"] = base64.b64encode(b"not a png").decode()
+    return nb
+
+
+def repository_state() -> tuple[str, list[str]]:
+    """git status of the repository and the Lab litter a run could leave in it (checkpoints, run folders)."""
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
+    litter = [str(p.relative_to(REPO)) for pattern in (".ipynb_checkpoints", "runs/*", ".virtual_documents")
+              for p in REPO.glob(f"**/{pattern}" if pattern.startswith(".") else pattern) if ".venv" not in p.parts]
+    return status, sorted(litter)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A Lab server on a scratch root (copies of the committed notebooks, the check's samples, a tiny Q1) and one
+    browser page on it; afterwards, the server and its kernels must be gone and the repository untouched."""
+    from playwright.sync_api import sync_playwright  # only this module needs it
+
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "root"
+    root.mkdir()
+    for path in COMMITTED:
+        shutil.copy(path, root / path.name)
+    q1 = nbformat.read(NOTEBOOKS / "q1_binary_batch_size.ipynb", 4)
+    nbformat.write(finished_record(q1), root / "sample_clean.ipynb")
+    nbformat.write(broken_record(q1), root / "sample_broken.ipynb")
+    nbformat.write(tiny_q1(q1), root / "q1_tiny.ipynb")
+    before = repository_state()
+    server = LabServer(root, tmp / "home", env={"MNIST_HW_RUNS": str(tmp / "runs")})
+    with server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium())
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url("lab"))
+        page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
+        yield Lab(page, root)
+        browser.close()
+    assert server.children and not [p for p in server.children if p.is_running()], "a Lab process outlived the server"
+    assert server.process.returncode is not None
+    assert repository_state() == before, "the Lab session wrote into the repository"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_committed_notebook_renders_cleanly(lab, path):
+    """Opened in Lab, the record shows no widget error, no stderr or error output, no unfinished bar, every figure."""
+    nb = nbformat.read(path, 4)
+    panel = lab.open(path.name)
+    problems = [f"untrusted (a fresh clone), {p}" for p in page_problems(lab.cells(panel), nb)]
+    lab.trust(panel, widgets(nb))
+    problems += [f"trusted, {p}" for p in page_problems(lab.cells(panel), nb)]
+    assert not problems, "\n".join(problems)
+
+
+def test_page_check_passes_a_clean_record_and_reports_each_defect(lab):
+    """The checks above on two samples made from Q1: its record with finished bars, and one with every defect."""
+    clean = nbformat.read(lab.root / "sample_clean.ipynb", 4)
+    panel = lab.open("sample_clean.ipynb")
+    assert page_problems(lab.cells(panel), clean) == []
+    lab.trust(panel, widgets(clean))
+    assert page_problems(lab.cells(panel), clean) == []
+    broken = nbformat.read(lab.root / "sample_broken.ipynb", 4)
+    panel = lab.open("sample_broken.ipynb")
+    untrusted = "\n".join(page_problems(lab.cells(panel), broken))
+    lab.trust(panel, widgets(broken))
+    trusted = "\n".join(page_problems(lab.cells(panel), broken))
+    for defect in ("stderr or error output: 'UserWarning", "stderr or error output: 'ValueError",
+                   "unfinished bar in the text: '40%|'", "unfinished bar in the text: '2/5 ['",
+                   "1 figure(s) in the file, rendered widths [0]"):
+        assert defect in untrusted and defect in trusted, f"{defect!r} not reported in:\n{untrusted}\n{trusted}"
+    for defect in ("widget bar at 0%", "Error displaying widget"):  # only a trusted notebook renders its widgets
+        assert defect in trusted, f"{defect!r} not reported in:\n{trusted}"
+    assert "unfinished bar in the text: '0/12 ['" in untrusted  # the widget's text fallback
+
+
+def test_run_all_then_edit_a_parameter_and_rerun_below_it(lab, mnist_dir):
+    """Run All on a tiny Q1, then hidden 4 -> 6 typed into the parameters cell and Run Selected Cell and All Below."""
+    record = nbformat.read(NOTEBOOKS / "q1_binary_batch_size.ipynb", 4)  # where the figures and tables belong
+    nb = nbformat.read(lab.root / "q1_tiny.ipynb", 4)
+    index = {key: next(i for i, c in enumerate(nb.cells) if key in c.source)
+             for key in ("hidden: int", "open_run(", "print(SimpleMLP", "save_table(summary")}
+    panel = lab.open("q1_tiny.ipynb")
+    first = lab.run(panel, "Run All Cells", 0)
+    assert page_problems(first, record) == []
+    assert all(re.fullmatch(r"\[\d+\]:", c["prompt"]) for c in first if c["prompt"] is not None)
+    summary = panel.locator(".jp-Cell").nth(index["save_table(summary"]).locator(".jp-OutputArea-output table")
+    assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]  # one row per batch size
+    assert "out_features=4" in first[index["print(SimpleMLP"]]["outputs"][0]["text"]
+
+    editor = panel.locator(".jp-Cell").nth(index["hidden: int"]).locator(".cm-content")
+    editor.click()
+    lab.page.keyboard.press("Control+a")
+    lab.page.keyboard.insert_text(nb.cells[index["hidden: int"]].source.replace("hidden: int = 4", "hidden: int = 6"))
+    again = lab.run(panel, "Run Selected Cell and All Below", index["hidden: int"])
+    assert page_problems(again, record) == []
+    assert "hidden: int = 6" in editor.inner_text()
+    assert "out_features=6" in again[index["print(SimpleMLP"]]["outputs"][0]["text"]
+    folder = lambda cells: cells[index["open_run("]]["outputs"][0]["text"].split(" | ")[0]
+    assert folder(again) != folder(first)  # new parameters, new run folder
+    assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]
