@@ -32,7 +32,8 @@ class LabServer:
         self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
-        self.children: list[psutil.Process] = []
+        self.stopped: list[psutil.Process] = []  # the server and its kernels, as they were when stopped
+        self.survivors: list[psutil.Process] = []  # those that did not stop when asked
 
     def __enter__(self) -> "LabServer":
         dirs = {name: self.home / name for name in ("config", "data", "runtime", "settings", "workspaces")}
@@ -51,8 +52,8 @@ class LabServer:
                "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]), "IPYTHONDIR": str(self.home / "ipython")}
         self.log = open(self.home / "server.log", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0",
-             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+             "--ServerApp.port=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
              "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"],
             cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         info = dirs["runtime"] / f"jpserver-{self.process.pid}.json"
@@ -84,19 +85,20 @@ class LabServer:
             return []
 
     def __exit__(self, *exc) -> None:
-        """Shut the server down through its API (which shuts its kernels down), killing whatever is left after 20 s."""
-        self.children = self.processes()
+        """Shut the server down through its API, which shuts its kernels down. Whatever still runs 30 s later is
+        killed and listed in `survivors`, so that a test can fail on it without leaving it behind."""
+        self.stopped = self.processes()
         if self.process.poll() is None:
             try:
                 self.api("shutdown", "POST")
-            except OSError:
+            except (OSError, ValueError):  # not answering, or never got a port
                 self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        _, alive = psutil.wait_procs(self.children, timeout=10)
-        for process in alive:
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            pass
+        _, self.survivors = psutil.wait_procs(self.stopped, timeout=10)
+        for process in self.survivors:
             process.kill()
+        self.process.wait()
         self.log.close()
