@@ -34,14 +34,19 @@ def unfinished_bars(text: str) -> list[str]:
     return short + [m.group(0) for m in BAR_PERCENT.finditer(text) if int(m.group(1)) < 100]
 
 
-# Read by the page: per cell, each output's mime type and text, each widget bar's width, each figure's pixels.
-READ_CELLS = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
-    prompt: cell.classList.contains('jp-CodeCell') ? cell.querySelector('.jp-InputPrompt').innerText.trim() : null,
-    outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => ({mime: o.dataset.mimeType || '',
-                                                                            text: o.innerText})),
-    bars: [...cell.querySelectorAll('.widget-hprogress .progress-bar')].map(b => b.style.width),
-    images: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="image/png"] img')].map(
-        img => img.complete ? img.naturalWidth : -1)}))"""
+# Read by the page, per cell: its execution count (None: not code, 0: not run) and whether it is queued or running,
+# each output's mime type and text, each widget bar's width, and each figure's width once decoded (-1: loading).
+READ_CELLS = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => {
+    const prompt = cell.classList.contains('jp-CodeCell') ? cell.querySelector('.jp-InputPrompt').innerText : null;
+    return {count: prompt === null ? null : +(prompt.match(/\\[(\\d+)\\]/) || [0, 0])[1],
+            busy: prompt !== null && prompt.includes('*'),
+            outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(
+                o => ({mime: o.dataset.mimeType || '', text: o.innerText})),
+            bars: [...cell.querySelectorAll('.widget-hprogress .progress-bar')].map(b => b.style.width),
+            images: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="image/png"] img')].map(
+                img => img.complete ? img.naturalWidth : -1)};
+})"""
+IDLE = ".jp-Notebook-ExecutionIndicator[data-status=idle]"
 
 
 def widgets(nb) -> int:
@@ -55,11 +60,12 @@ def page_problems(cells: list[dict], nb) -> list[str]:
     problems = [] if len(cells) == len(nb.cells) else [f"{len(cells)} cells in the page, {len(nb.cells)} in the file"]
     for i, (cell, source) in enumerate(zip(cells, nb.cells)):
         for out in cell["outputs"]:
-            first = out["text"].strip().splitlines()[0] if out["text"].strip() else ""
+            lines = out["text"].strip().splitlines() or [""]
+            shown = next((line for line in lines if re.match(r"\w+(Error|Exception|Warning)\b", line)), lines[0])
             if "Error displaying widget" in out["text"]:
-                problems.append(f"cell {i}: {first}")
+                problems.append(f"cell {i}: {shown}")
             if out["mime"] == STDERR:
-                problems.append(f"cell {i}: stderr or error output: {first!r}")
+                problems.append(f"cell {i}: stderr or error output: {shown!r}")
             problems += [f"cell {i}: unfinished bar in the text: {bar!r}" for bar in unfinished_bars(out["text"])]
         problems += [f"cell {i}: widget bar at {width}" for width in cell["bars"] if width != "100%"]
         figures = sum("image/png" in out.get("data", {}) for out in source.get("outputs", []))
@@ -94,11 +100,12 @@ class Lab:
     def _settle(self, panel, cells: int, widgets: int = 0) -> None:
         """Wait for `cells` cells, an idle kernel, `widgets` widget views done loading and every image decoded."""
         self.page.wait_for_function(
-            """([panel, cells, widgets]) => panel.querySelectorAll('.jp-Notebook .jp-Cell').length === cells
+            f"""([panel, cells, widgets]) => panel.querySelectorAll('.jp-Notebook .jp-Cell').length === cells
                && document.querySelector('#jp-main-statusbar').innerText.includes('| Idle')
-               && panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+               && panel.querySelector('{IDLE}')
                && panel.querySelectorAll('.jp-OutputArea-output:not([data-mime-type])').length >= widgets
-               && ![...panel.querySelectorAll('.jp-OutputArea-output')].some(o => o.innerText.includes('Loading widget'))
+               && ![...panel.querySelectorAll('.jp-OutputArea-output')].some(
+                   o => o.innerText.includes('Loading widget'))
                && [...panel.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)""",
             arg=[panel.element_handle(), cells, widgets], timeout=TIMEOUT_MS)
 
@@ -112,23 +119,20 @@ class Lab:
     def run(self, panel, menu_item: str, first: int) -> list[dict]:
         """Run `menu_item` from the Run menu; wait until the kernel is idle and every code cell from index `first`
         on has a new execution count (or an error stopped the run). Returns the cells as read by the page."""
-        counts = [int(c["prompt"][1:-2]) for c in self.cells(panel) if re.fullmatch(r"\[\d+\]:", c["prompt"] or "")]
+        before = max((c["count"] or 0 for c in self.cells(panel)), default=0)
         self.menu("Run", menu_item)
         self.page.wait_for_function(
-            """([panel, first, before]) => {
-                 const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
-                 const counts = cells.slice(first).filter(c => c.classList.contains('jp-CodeCell'))
-                                     .map(c => +(c.querySelector('.jp-InputPrompt').innerText.match(/\\[(\\d+)\\]/) || [0, 0])[1]);
-                 const busy = cells.some(c => c.querySelector('.jp-InputPrompt')?.innerText.includes('*'));
-                 const failed = panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-                 return !busy && panel.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-                        && (failed || counts.every(n => n > before)); }""",
-            arg=[panel.element_handle(), first, max(counts, default=0)], timeout=TIMEOUT_MS)
+            f"""([panel, first, before]) => {{
+                  const cells = ({READ_CELLS})(panel);
+                  return !cells.some(c => c.busy) && panel.querySelector('{IDLE}')
+                         && (cells.some(c => c.outputs.some(o => o.mime === '{STDERR}'))
+                             || cells.slice(first).every(c => c.count === null || c.count > before)); }}""",
+            arg=[panel.element_handle(), first, before], timeout=TIMEOUT_MS, polling=500)
         return self.cells(panel)
 
 
 def tiny_q1(nb):
-    """Q1 with tiny parameters written into its own parameters cell, and no outputs: what the browser run starts from."""
+    """Q1 with tiny parameters in its own parameters cell and no outputs: where the browser's run starts from."""
     nb = copy.deepcopy(nb)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     for old, new in TINY_Q1.items():
@@ -164,8 +168,10 @@ def broken_record(nb):
     widget["data"]["text/plain"] = "configurations:   0%|          | 0/12 [00:00<?, ?it/s]"
     code = [c for c in nb.cells if c.cell_type == "code"]
     code[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something\n"))
-    code[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="epochs:  40%|████      | 2/5 [00:01<00:02]\n"))
-    code[2].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=["ValueError: boom"]))
+    code[1].outputs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                  text="epochs:  40%|████      | 2/5 [00:01<00:02]\n"))
+    code[2].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="boom",
+                                                  traceback=["ValueError: boom"]))
     code[3].outputs.append(nbformat.v4.new_output("display_data", data={
         WIDGET: {"model_id": "0" * 32, "version_major": 2, "version_minor": 0}, "text/plain": "gone"}))
     for cell in code:
@@ -253,7 +259,7 @@ def test_run_all_then_edit_a_parameter_and_rerun_below_it(lab, mnist_dir):
     panel = lab.open("q1_tiny.ipynb")
     first = lab.run(panel, "Run All Cells", 0)
     assert page_problems(first, record) == []
-    assert all(re.fullmatch(r"\[\d+\]:", c["prompt"]) for c in first if c["prompt"] is not None)
+    assert all(c["count"] for c in first if c["count"] is not None)  # every code cell ran
     summary = panel.locator(".jp-Cell").nth(index["save_table(summary"]).locator(".jp-OutputArea-output table")
     assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]  # one row per batch size
     assert "out_features=4" in first[index["print(SimpleMLP"]]["outputs"][0]["text"]
