@@ -1,6 +1,7 @@
 """JupyterLab in a real browser (the system's Chromium driven by Playwright): the committed records as a student
 opens them, and Run All, editing a parameter and rerunning from it on a tiny Q1, all through the page."""
 import base64
+import contextlib
 import copy
 import re
 import shutil
@@ -11,11 +12,11 @@ import nbformat
 import pytest
 
 from lab import LabServer, chromium
+from mnist_hw.data import has_mnist, mnist_root
 from mnist_hw.runs import NOTEBOOKS
 
-pytestmark = [pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
-                                 "MNIST_HW_CHROMIUM to a Chromium binary)"),
-              pytest.mark.xdist_group("browser")]  # one Lab server and one browser for the whole module
+pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
+                                "MNIST_HW_CHROMIUM to a Chromium binary)")
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(NOTEBOOKS.glob("q*.ipynb"))
@@ -189,13 +190,12 @@ def repository_state() -> tuple[list[str], list[str]]:
             sorted(p.name for p in (REPO / "runs").glob("*")))
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A Lab server on a scratch root (copies of the committed notebooks, the check's samples, a tiny Q1) and one
-    browser page on it; afterwards, the server and its kernels must be gone and the repository untouched."""
+@contextlib.contextmanager
+def lab_session(tmp: Path):
+    """A Lab server on a scratch root (copies of the committed notebooks, the page check's samples, a tiny Q1) and
+    one browser page on it. Yields the page's Lab and the server, which is stopped on leaving."""
     from playwright.sync_api import sync_playwright  # only this module needs it
 
-    tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "root"
     root.mkdir()
     for path in COMMITTED:
@@ -204,22 +204,17 @@ def lab(tmp_path_factory):
     nbformat.write(finished_record(q1), root / "sample_clean.ipynb")
     nbformat.write(broken_record(q1), root / "sample_broken.ipynb")
     nbformat.write(tiny_q1(q1), root / "q1_tiny.ipynb")
-    before = repository_state()
-    server = LabServer(root, tmp / "home", env={"MNIST_HW_RUNS": str(tmp / "runs")})
-    with server, sync_playwright() as playwright:
+    with LabServer(root, tmp / "home", env={"MNIST_HW_RUNS": str(tmp / "runs")}) as server, \
+            sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium())
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url("lab"))
         page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
-        yield Lab(page, root)
+        yield Lab(page, root), server
         browser.close()
-    assert server.process.returncode is not None and len(server.stopped) > 1  # the server and at least one kernel
-    assert not server.survivors, f"still running after the server's shutdown: {server.survivors}"
-    assert repository_state() == before, "the Lab session wrote into the repository"
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
-def test_committed_notebook_renders_cleanly(lab, path):
+def check_committed_notebook(lab, path):
     """Opened in Lab, the record shows no widget error, no stderr or error output, no unfinished bar, every figure."""
     nb = nbformat.read(path, 4)
     panel = lab.open(path.name)
@@ -229,8 +224,8 @@ def test_committed_notebook_renders_cleanly(lab, path):
     assert not problems, "\n".join(problems)
 
 
-def test_page_check_passes_a_clean_record_and_reports_each_defect(lab):
-    """The checks above on two samples made from Q1: its record with finished bars, and one with every defect."""
+def check_page_check(lab):
+    """page_problems on two samples made from Q1: its record with finished bars, and one with every defect."""
     clean = nbformat.read(lab.root / "sample_clean.ipynb", 4)
     panel = lab.open("sample_clean.ipynb")
     assert page_problems(lab.cells(panel), clean) == []
@@ -250,7 +245,7 @@ def test_page_check_passes_a_clean_record_and_reports_each_defect(lab):
     assert "unfinished bar in the text: '0/12 ['" in untrusted  # the widget's text fallback
 
 
-def test_run_all_then_edit_a_parameter_and_rerun_below_it(lab, mnist_dir):
+def check_run_all_edit_and_rerun(lab):
     """Run All on a tiny Q1, then hidden 4 -> 6 typed into the parameters cell and Run Selected Cell and All Below."""
     record = nbformat.read(NOTEBOOKS / "q1_binary_batch_size.ipynb", 4)  # where the figures and tables belong
     nb = nbformat.read(lab.root / "q1_tiny.ipynb", 4)
@@ -276,3 +271,23 @@ def test_run_all_then_edit_a_parameter_and_rerun_below_it(lab, mnist_dir):
     folder = lambda cells: cells[index["open_run("]]["outputs"][0]["text"].split(" | ")[0]
     assert folder(again) != folder(first)  # new parameters, new run folder
     assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]
+
+
+def test_jupyterlab_in_a_browser(subtests, tmp_path):
+    """One Lab session (a server, a browser): each committed notebook, the page check on its samples, and the
+    student's loop on a tiny Q1, each a subtest; then the server and its kernels must be gone and the repository
+    untouched. One test, so that pytest-xdist runs the whole session on one worker."""
+    before = repository_state()
+    with lab_session(tmp_path) as (lab, server):
+        for path in COMMITTED:
+            with subtests.test("committed notebook", notebook=path.stem):
+                check_committed_notebook(lab, path)
+        with subtests.test("page check on a clean and a broken sample"):
+            check_page_check(lab)
+        with subtests.test("Run All, edit a parameter, rerun below it"):
+            if not has_mnist():
+                pytest.skip(f"MNIST raw files not found under {mnist_root()} (set MNIST_HW_DATA)")
+            check_run_all_edit_and_rerun(lab)
+    assert server.process.returncode is not None and len(server.stopped) > 1  # the server and at least one kernel
+    assert not server.survivors, f"still running after the server's shutdown: {server.survivors}"
+    assert repository_state() == before, "the Lab session wrote into the repository"
