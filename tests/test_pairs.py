@@ -1,0 +1,22 @@
+"""Each notebook is a jupytext pair: the py:percent source and the executed .ipynb record hold the same cells."""
+from pathlib import Path
+
+import jupytext
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, c.source, tuple(c.metadata.get("tags", ()))) for c in notebook.cells]
+
+
+def test_every_notebook_has_its_source():
+    assert NOTEBOOKS and all(p.with_suffix(".py").exists() for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("record", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pair_in_sync(record):
+    source, executed = jupytext.read(record.with_suffix(".py")), jupytext.read(record)
+    assert cells(source) == cells(executed), f"{record.name} and its .py differ: run `jupytext --sync {record.with_suffix('.py').name}`"
+    assert source.metadata["kernelspec"]["name"] == "python3"
