@@ -23,7 +23,9 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
 
+from mnist_hw.answers import q1
 from mnist_hw.checks import ParameterGuard, check_q1
 from mnist_hw.data import load_splits
 from mnist_hw.models import SimpleMLP
@@ -126,32 +128,12 @@ fig.tight_layout(); run.save_figure(fig, "batch_size"); plt.show()
 # %% [markdown]
 # ## What the numbers show
 #
-# The next cell states the findings from the tables above, computed from them, so they stay true when the
+# The findings below are written by `mnist_hw.answers.q1` from the tables above, so they stay true when the
 # notebook is rerun with other parameters. The batch size chosen as best is the one with the highest mean
 # *validation* accuracy; the test accuracy is reported for it, never used to choose.
 
 # %%
-if trained.empty:
-    print(f"Every model diverged (non-finite loss) with {optimizer} at learning rate {lr:g}: nothing to analyse; "
-          "try a smaller learning rate.")
-else:
-    m = trained.groupby("batch_size")[["time_share_s", "train_acc", "val_acc", "test_acc"]].mean().rename(columns={"time_share_s": "time_s"})
-    spread = trained.groupby("batch_size").val_acc.std().fillna(0)
-    fast, slow, best = m.time_s.idxmin(), m.time_s.idxmax(), m.val_acc.idxmax()
-    print(f"Training time per model: batch {slow} is the slowest ({m.time_s[slow]:.2f} s), batch {fast} the fastest "
-          f"({m.time_s[fast]:.2f} s), {m.time_s[slow] / m.time_s[fast]:.0f}x apart for the same {epochs} epochs.")
-    print(f"Best mean validation accuracy: batch {best} ({m.val_acc[best]:.2f} %); its test accuracy is {m.test_acc[best]:.2f} %.")
-    if len(m) > 1:
-        lead = m.val_acc[best] - m.val_acc.drop(best).max()
-        print(f"It leads the next batch size by {lead:.2f} points of validation accuracy; the largest seed std of one "
-              f"batch size is {spread.max():.2f} points"
-              + (" (the lead is within seed noise)." if lead <= spread.max() else " (the lead is larger than that)."))
-    gap = m.train_acc - m.val_acc
-    print(f"Train minus validation accuracy: {', '.join(f'batch {b}: {g:+.2f}' for b, g in gap.items())} points.")
-    steps = {b: epochs * -(-len(splits.train) // b) for b in m.index}
-    print("Optimizer steps over training: " + ", ".join(f"batch {b}: {s}" for b, s in steps.items()) + ".")
+display(Markdown(q1.findings(trained, epochs, len(splits.train), setting=f"{optimizer} at learning rate {lr:g}")))
 
 # %%
-run.finish(headline="every model diverged" if trained.empty else
-           "test acc (mean over seeds) " + ", ".join(f"b{b}: {a:.2f}%" for b, a in m.test_acc.items())
-           + f"; best by validation: batch {best}")
+run.finish(headline=q1.headline(trained))

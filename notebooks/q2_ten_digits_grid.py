@@ -25,8 +25,10 @@ import inspect
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
 
 from mnist_hw import classic
+from mnist_hw.answers import q2
 from mnist_hw.checks import ParameterGuard, check_q2
 from mnist_hw.data import load_splits
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
@@ -85,7 +87,7 @@ pd.Series(splits.sizes(), name="images").to_frame().T
 print(inspect.getsource(classic.train))
 
 # %% [markdown]
-# Training 48 models with that loop pays PyTorch's per-step overhead 48 times. The grid therefore runs on
+# Training every grid model with that loop pays PyTorch's per-step overhead once per model and step. The grid therefore runs on
 # `mnist_hw`'s lockstep engine (`MLPStack` + `fit`): models that share a minibatch stream are stacked — their hidden
 # layers concatenated into one matrix product, each output layer applied to its own units only — with the backward
 # pass written out by hand. Before trusting it, the check below trains two models (one sigmoid, one ReLU) for one
@@ -228,68 +230,22 @@ ax.set_xlabel("hidden units"); ax.set_ylabel("accuracy (%)"); ax.grid(alpha=0.3)
 fig.tight_layout(); run.save_figure(fig, "wider_hidden"); plt.show()
 both[["hidden", "time_s", "train_acc", "val_acc", "test_acc"]].round(2)
 
-
 # %% [markdown]
 # ## Analysis
 #
-# Each statement below is computed from the tables above (validation accuracy for every comparison that picks a
-# winner; test accuracy only reported), so it stays true when the notebook is rerun with other parameters.
+# Each statement below is written by `mnist_hw.answers.q2` from the tables above (validation accuracy for every
+# comparison that picks a winner; test accuracy only reported), so it stays true when the notebook is rerun with
+# other parameters.
 
 # %%
-def line(r):
-    return (f"{r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.hidden} {r.activation} units: "
-            f"train {r.train_acc:.2f}, val {r.val_acc:.2f}, test {r.test_acc:.2f} %")
-
-def trend(series):
-    d = series.diff().dropna()
-    if d.empty:
-        return "has a single value"
-    return "rises at every step" if (d > 0).all() else "falls at every step" if (d < 0).all() else "is not monotone"
-
-if b0 is None:
-    print("Every grid configuration diverged (non-finite loss): nothing to analyse; lower the learning rates.")
-else:
-    print("Best by validation accuracy: " + line(b0))
-    for _, r in top.iterrows():
-        print(f"  best for {r.optimizer}: " + line(r))
-    print("Worst by validation accuracy: " + line(ok.loc[ok.val_acc.idxmin()]))
-    by_h = ok.groupby("hidden").val_acc.mean()
-    print(f"Hidden units: mean validation accuracy {' -> '.join(f'{v:.2f}' for v in by_h)} % for {list(by_h.index)} units ({trend(by_h)}).")
-    by_b = ok.groupby("batch_size").val_acc.mean()
-    steps = {b: epochs * -(-len(splits.train) // b) for b in by_b.index}
-    print("Batch size: mean validation accuracy " + ", ".join(f"{b}: {v:.2f} % ({steps[b]} steps)" for b, v in by_b.items())
-          + f" ({trend(by_b)} as the batch grows, with the same {epochs} epochs).")
-    pivot = ok.pivot_table(index=["batch_size", "optimizer", "hidden"], columns="activation", values="val_acc")
-    if {"relu", "sigmoid"} <= set(pivot.columns):
-        d = (pivot["relu"] - pivot["sigmoid"]).dropna()
-        print(f"ReLU vs sigmoid: ReLU has the higher validation accuracy in {(d > 0).sum()} of {len(d)} paired settings "
-              f"(mean difference {d.mean():+.2f} points, from {d.min():+.2f} to {d.max():+.2f}).")
-    for o, df in ok.groupby("optimizer"):
-        print(f"{o}: mean validation accuracy {df.val_acc.mean():.2f} %, best {df.val_acc.max():.2f} %")
-    gap = (ok.train_acc - ok.val_acc).groupby(ok.hidden).mean()
-    print(f"Train minus validation accuracy, mean by hidden units: {', '.join(f'{h}: {v:+.2f}' for h, v in gap.items())} points "
-          f"(the gap {trend(gap)} with width).")
-    under = ok[ok.train_acc < 90]
-    print(f"Configurations below 90 % on their own training split: {len(under)}"
-          + (f", hidden sizes {sorted(under.hidden.unique().tolist())}, activations {sorted(under.activation.unique().tolist())}." if len(under) else "."))
-    if len(noise) and not noise.diverged.all():
-        stats = noise[~noise.diverged].groupby(config_cols).val_acc.agg(["mean", "std"])
-        lead = stats["mean"].max() - stats["mean"].nlargest(2).iloc[-1] if len(stats) > 1 else float("nan")
-        print(f"Seed study ({len(noise_seeds)} seeds): validation accuracy std per configuration "
-              f"{stats['std'].min():.2f}-{stats['std'].max():.2f} points; the best mean leads the next by {lead:.2f} points, "
-              + ("less than one std: these configurations cannot be ranked apart." if lead < stats["std"].max()
-                 else "more than the largest std."))
-    if len(wide):
-        w = both.loc[both.val_acc.idxmax()]
-        print(f"Wider layers: the best validation accuracy is at {w.hidden} units ({w.val_acc:.2f} %, test {w.test_acc:.2f} %), "
-              f"against 98.4 % test reported by Simard et al. for 800 units.")
+display(Markdown(q2.analysis(ok, noise, both if len(wide) else None, epochs, len(splits.train), len(noise_seeds))))
 
 # %% [markdown]
 # ## Challenges faced
 #
-# * **Cost.** 48 configurations × 10 epochs with the textbook loop above spend most of their time in per-step
-#   overhead, not arithmetic. Stacking the models of one minibatch stream into one network, with the backward pass
-#   written out, turns 48 small problems into 6 large matrix products (the benchmark, `make bench`, measures the
+# * **Cost.** The grid's configurations, trained one at a time with the textbook loop above, spend most of their
+#   time in per-step overhead, not arithmetic. Stacking the models of one minibatch stream into one network, with
+#   the backward pass written out, turns many small problems into one large matrix product per stream (the benchmark, `make bench`, measures the
 #   speed-up against the textbook pipeline on this machine).
 # * **Trusting the fast engine.** A hand-written backward pass is easy to get subtly wrong (an activation's
 #   derivative, an output activation). The inline check above compares it with autograd and `torch.optim` on the
@@ -321,6 +277,4 @@ else:
     print(pd.Series(rows, name=f"seconds for one epoch of {len(group)} models, batch {b0.batch_size}").to_frame())
 
 # %%
-run.finish(headline="every grid configuration diverged" if b0 is None else
-           f"best by validation: {b0.optimizer} lr {b0.lr:g}, batch {b0.batch_size}, {b0.hidden} {b0.activation} "
-           f"-> val {b0.val_acc:.2f}%, test {b0.test_acc:.2f}%; grid training {times.sum():.1f} s summed over stacks")
+run.finish(headline=q2.headline(ok, times.sum()))

@@ -30,7 +30,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
+from mnist_hw.answers import q4
 from mnist_hw.checks import ParameterGuard, check_q4
 from mnist_hw.data import Split, generator, load_splits, pick_per_class
 from mnist_hw.losses import MSE
@@ -130,7 +132,7 @@ fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 
 # %%
 pca = PCA(hidden).fit(splits.train.x)
-baseline = f"PCA-{hidden}"
+baseline = q4.baseline(hidden)
 per_image = {name: pd.DataFrame({  # squared error averaged over the 784 pixels of each image; NaN if diverged
     "autoencoder": np.nan if diverged else (predict(stack, s.x)[:, 0] - s.x).pow(2).mean(1).cpu().numpy(),
     baseline: (pca.reconstruct(s.x) - s.x).pow(2).mean(1).cpu().numpy(),
@@ -170,41 +172,15 @@ else:
 # %% [markdown]
 # ## What the numbers show
 #
-# The next cell states the findings from the tables above, so they stay true when the notebook is rerun with
-# other parameters.
+# The findings below are written by `mnist_hw.answers.q4` from the tables above, so they stay true when the
+# notebook is rerun with other parameters.
 
 # %%
-ae, lin = mse.loc["test", "autoencoder"], mse.loc["test", baseline]
 if diverged:
-    bad = curves.loc[~np.isfinite(curves.train_loss), "epoch"]
-    print(f"The autoencoder diverged: its training loss became non-finite"
-          + (f" in epoch {bad.min()}" if len(bad) else "") + f" ({optimizer}, learning rate {lr:g}), so it has no MSE "
-          f"and nothing below compares it. {baseline} reaches a test MSE of {lin:.5f}. Try a smaller learning rate.")
-else:
-    print(f"Test MSE: autoencoder {ae:.5f}, {baseline} {lin:.5f} on the [0, 1] pixel scale: "
-          f"the network's error is {ae / lin:.0%} of the best linear {hidden}-d code's"
-          f" ({'better' if ae < lin else 'not better'} than PCA).")
-    gap = ae - mse.loc["train", "autoencoder"]
-    print(f"Train {mse.loc['train', 'autoencoder']:.5f}, val {mse.loc['val', 'autoencoder']:.5f}, test {ae:.5f}: "
-          f"test minus train is {gap:+.5f} ({'little overfitting' if abs(gap) < 0.1 * ae else 'a visible generalisation gap'}).")
-    if len(curves) > 1:
-        window = min(5, len(curves))
-        change = 1 - curves.val_loss.iloc[-1] / curves.val_loss.iloc[-window]
-        print(f"Validation MSE {'fell' if change >= 0 else 'rose'} {abs(change):.1%} over the last {window - 1} "
-              f"epoch{'s' if window > 2 else ''} ({'still improving: more epochs may help' if change > 0.01 else 'close to a plateau'}).")
-    else:
-        print("One epoch only: no trend of the validation MSE to report.")
-    hard, easy = per_digit["autoencoder"].idxmax(), per_digit["autoencoder"].idxmin()
-    print(f"Hardest digit to reconstruct: {hard} (test MSE {per_digit.autoencoder[hard]:.5f}); "
-          f"easiest: {easy} ({per_digit.autoencoder[easy]:.5f}).")
-    wins = (per_digit["autoencoder"] < per_digit[baseline]).sum()
-    print(f"The autoencoder beats {baseline} on {wins} of {len(per_digit)} digits.")
-    if activation == "relu":  # only a ReLU unit can be exactly 0 everywhere
-        trained = stack.to_models()[0]
-        units = trained.activation(trained.fc1(splits.test.x))
-        dead = int((units.abs().amax(0) == 0).sum())
-        print(f"{dead} of {hidden} hidden ReLU units output 0 on every test image (dead units carry no information).")
+    answer = q4.diverged(curves, mse, hidden, setting=f"{optimizer}, learning rate {lr:g}")
+else:  # only a ReLU unit can be exactly 0 on every image
+    answer = q4.findings(mse, curves, per_digit, hidden, q4.dead_units(stack, splits.test.x) if activation == "relu" else None)
+display(Markdown(answer))
 
 # %%
-run.finish(headline=f"test MSE {mse.loc['test', 'autoencoder']:.5f} vs {baseline} {mse.loc['test', baseline]:.5f} ([0, 1] pixels)"
-                    + (" (autoencoder diverged)" if diverged else ""))
+run.finish(headline=q4.headline(mse, hidden, diverged))
