@@ -1,6 +1,7 @@
 # make run   : create .venv if missing, regenerate the committed reference results (notebooks executed in place,
 #              run outputs copied to results/); FRESH=1 retrains everything instead of resuming finished rows
-# make test  : create .venv if missing, run the test suite (unit tests, tiny notebook runs, checked outputs)
+# make test  : create .venv if missing, run the test suite (unit tests, tiny notebook runs, nbval over the four
+#              notebooks prepared with tiny parameters, checked outputs)
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
 # make bench : classic torchvision pipeline vs mnist_hw, side by side
 PYTHON ?= python3
@@ -18,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m mnist_hw.run_all --reference $(if $(FRESH),--fresh)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest tests .pytest_cache/nbval
 
 grade: $(STAMP)
 	$(PY) -m mnist_hw.grade

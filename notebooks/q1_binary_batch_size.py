@@ -64,6 +64,8 @@ print(run.describe())
 # the same sizes).
 
 # %%
+# NBVAL_CHECK_OUTPUT
+# (nbval reruns this cell with the tiny test parameters, same first seed, and compares its output with the record)
 load = lambda seed: load_splits(digits=(0, 1), seed=seed, root=data_root or None, device=dev)
 with run.phase("data"):
     splits = load(seeds[0])

@@ -72,6 +72,8 @@ print(run.describe())
 # the training images, and the official test set.
 
 # %%
+# NBVAL_CHECK_OUTPUT
+# (nbval reruns this cell with the tiny test parameters, same first seed, and compares its output with the record)
 load = lambda s: load_splits(digits=range(10), seed=s, root=data_root or None, device=dev)
 with run.phase("data"):
     splits = load(seed)
@@ -84,6 +86,8 @@ pd.Series(splits.sizes(), name="images").to_frame().T
 # a `torch.optim` optimizer, one step per minibatch of a seeded random permutation.
 
 # %%
+# NBVAL_CHECK_OUTPUT
+# (nbval reruns this cell with the tiny test parameters, same first seed, and compares its output with the record)
 print(inspect.getsource(classic.train))
 
 # %% [markdown]

@@ -73,6 +73,8 @@ print(run.describe())
 # exactly). The input is also the target.
 
 # %%
+# NBVAL_CHECK_OUTPUT
+# (nbval reruns this cell with the tiny test parameters, same first seed, and compares its output with the record)
 with run.phase("data"):
     splits = load_splits(digits=range(10), seed=seed, root=data_root or None, standardize=False, device=dev)
 named = {"train": splits.train, "val": splits.val, "test": splits.test}

@@ -59,3 +59,4 @@ def shown_text(notebook: Path) -> str:
 def notebook_text():
     """shown_text as a fixture: notebook tests read a run's printed and Markdown outputs with it."""
     return shown_text
+

@@ -9,12 +9,12 @@ import pytest
 from nbclient import NotebookClient
 
 from mnist_hw.runs import NOTEBOOKS
+from tiny import TINY
 
-TINY_Q1 = {"epochs": 1, "batch_sizes": [64, 512], "seeds": [0, 1]}
 
 
 def test_q1_smoke_run_writes_results_and_manifest(run_notebook):
-    out = run_notebook("q1_binary_batch_size.ipynb", **TINY_Q1)
+    out = run_notebook("q1_binary_batch_size.ipynb", **TINY["q1_binary_batch_size"])
     results = pd.read_csv(out / "results.csv")
     assert sorted(zip(results.seed, results.batch_size)) == [(0, 64), (0, 512), (1, 64), (1, 512)]
     assert (results.test_acc > 97).all() and (results.time_s > 0).all() and not results.diverged.any()
@@ -42,8 +42,7 @@ def test_q1_diverging_models_are_marked_not_summarised(run_notebook, tmp_path, n
 
 
 def test_q2_smoke_run_writes_grid_noise_and_wide(run_notebook):
-    out = run_notebook("q2_ten_digits_grid.ipynb", epochs=1, hidden_sizes=[8, 32], batch_sizes=[1024],
-                       extension_hidden=[64], noise_top=2, noise_seeds=[0, 1])
+    out = run_notebook("q2_ten_digits_grid.ipynb", **TINY["q2_ten_digits_grid"])
     grid = pd.read_csv(out / "results.csv")
     assert len(grid) == 2 * 2 * 2 and set(grid.hidden) == {8, 32} and (grid.models_in_step == 4).all()
     # the shared stack time is apportioned by each model's hidden units and adds up to the stack's time
