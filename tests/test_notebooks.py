@@ -102,9 +102,12 @@ COMMITTED = sorted(NOTEBOOKS.glob("q*.ipynb"))
 
 @pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
 def test_committed_notebooks_are_clean_records(path):
-    """No machine paths, no warnings, no injected cell, no progress-bar redraws; exactly one parameters cell."""
+    """No machine paths, no warnings, no injected cell, no progress-bar redraws or bars short of their end, no
+    per-cell timestamps; exactly one parameters cell."""
     nb = nbformat.read(path, 4)
     text = json.dumps(nb)
+    assert not re.search(r"\b0%\||\s0/\d+ \[", text), "a progress bar is recorded at 0 %"
+    assert not re.search(r'"(start_time|end_time|duration|iopub\.[a-z_.]+)"', text), "execution timings are recorded"
     assert not re.search(r"/(home|root|work|tmp|Users)/", text), "an absolute path is stored"
     assert "Warning" not in text and "\\r" not in text
     tags = [c.metadata.get("tags", []) for c in nb.cells]

@@ -20,3 +20,10 @@ def test_pair_in_sync(record):
     source, executed = jupytext.read(record.with_suffix(".py")), jupytext.read(record)
     assert cells(source) == cells(executed), f"{record.name} and its .py differ: run `jupytext --sync {record.with_suffix('.py').name}`"
     assert source.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_code_cells_stay_short():
+    """cs231n-sized cells: none over 25 lines, at least 80 % at 15 or fewer (the package holds the rest)."""
+    sizes = [len(c.source.splitlines()) for p in NOTEBOOKS for c in jupytext.read(p.with_suffix(".py")).cells
+             if c.cell_type == "code"]
+    assert max(sizes) <= 25 and sum(n <= 15 for n in sizes) >= 0.8 * len(sizes)
