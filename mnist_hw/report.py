@@ -133,11 +133,17 @@ def is_progress(out: nbformat.NotebookNode) -> bool:
                                               and bool(PROGRESS_BAR.search(out.text)))
 
 
+def folder_name(folder: Path) -> str:
+    """A run folder as the report names it, with no machine path: relative to the repository (as shown() writes it)
+    when inside it, else its own name."""
+    return shown(folder) if folder.is_relative_to(REPO) else folder.name
+
+
 def scrubber(sources: list[Source]):
-    """A function that writes the repository's and the run folders' absolute paths as shown() does."""
-    folders = sorted({str(s.folder) for s in sources if s.folder} | {str(REPO)}, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(f) for f in folders))
-    return lambda text: pattern.sub(lambda m: shown(Path(m.group(0))), text)
+    """A function that writes the run folders' and the repository's absolute paths as folder_name() and '.'."""
+    names = {str(s.folder): folder_name(s.folder) for s in sources if s.folder} | {str(REPO): "."}
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(names, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: names[m.group(0)], text)
 
 
 def scrub_cell(cell: nbformat.NotebookNode, scrub) -> None:
@@ -204,7 +210,7 @@ def title_block(sources: list[Source], code: str) -> dict[str, Any]:
     facts = [
         ("Report", f"built {built} from git commit {git_commit() or 'n/a'}"),
         ("Source", "the committed record (notebooks/, results/)" if not any(s.folder for s in sources)
-         else "run folders " + ", ".join(shown(s.folder) for s in sources)),
+         else "run folders " + ", ".join(folder_name(s.folder) for s in sources)),
         ("Machine", same_or_each(sources, lambda m: f"{m.get('platform', '?')}, {m.get('device_name', '?')}")),
         ("Versions", same_or_each(sources, lambda m: ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))),
     ]
