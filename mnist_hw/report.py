@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import yaml
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from .run_all import RESULTS
+from .run_all import RESULTS, failure
 from .runs import NOTEBOOKS, PACKAGE, REPO, git_commit, runs_root, shown
 
 TITLE = "The MNIST MLP assignment"
@@ -38,34 +39,8 @@ BROWSERS = ("chromium", "chromium-browser")
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
 
-# What each question asks, in this project's words (the assignment file is not part of a clone).
-QUESTIONS: dict[str, tuple[str, list[str]]] = {
-    "q1": ("Question 1", [
-        "Keep only the images of the digits 0 and 1, in the training and the test set.",
-        "Split the training images at random into 80 % training and 20 % validation.",
-        "Train a one-hidden-layer MLP to tell 0 from 1; report its design and how it was trained (optimizer, "
-        "epochs, learning rate, ...).",
-        "With everything else fixed, train with batch sizes 2, 16, 128 and 1024; report the training time and the "
-        "training, validation and test accuracy of each.",
-    ]),
-    "q2": ("Question 2", [
-        "Write the training loop and the evaluation for all ten digits; report the hyper-parameters chosen.",
-        "Vary the number of hidden units and note how the performance changes.",
-        "Analyse the model's performance briefly: the difficulties met and how they were handled.",
-    ]),
-    "q3": ("Question 3", [
-        'Build the imbalanced data: every "0" and only 1 % of the "1"s.',
-        "Write the training loop and the evaluation, with the F1 score.",
-        "Train the MLP ignoring the imbalance; report its hyper-parameters and its test F1 score (the baseline).",
-        "Try modifications against the imbalance; report them and their test F1 scores.",
-        "Propose new ways that stay stable and satisfactory for large N = 500, 1000, ...",
-    ]),
-    "q4": ("Question 4", [
-        "Train an MLP with one hidden layer of 50 units to reconstruct input images of all ten digits.",
-        "Report the mean squared error on the training, validation and test sets, and the hyper-parameters.",
-        "Pick 5 test images of each digit; show the originals beside the MLP's reconstructions.",
-    ]),
-}
+# each question's name and what it asks, in this project's words (a clone holds no copy of the assignment)
+QUESTIONS: dict[str, dict[str, Any]] = yaml.safe_load((PACKAGE / "assignment.yaml").read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -98,10 +73,9 @@ def run_folder_sources(folders: list[str]) -> list[Source]:
     sources: dict[str, Source] = {}
     for name in folders:
         folder = Path(name).expanduser().resolve()
-        notebooks = sorted(folder.glob("q*.ipynb")) if folder.is_dir() else []
-        manifest = folder / "manifest.json"
         if not folder.is_dir():
             raise SystemExit(f"report: run folder {name!r} is not a folder")
+        notebooks, manifest = sorted(folder.glob("q*.ipynb")), folder / "manifest.json"
         if len(notebooks) != 1 or not manifest.is_file():
             raise SystemExit(f"report: run folder {name!r} must hold one executed notebook q*.ipynb and manifest.json "
                              f"(found {[p.name for p in notebooks]}{'' if manifest.is_file() else ', no manifest.json'})")
@@ -118,13 +92,13 @@ def run_folder_sources(folders: list[str]) -> list[Source]:
     return [sources[q] for q in QUESTIONS if q in sources]
 
 
-def failed_cell(nb: nbformat.NotebookNode) -> str | None:
-    """'cell N: Error: message' of the first error output, if the notebook holds one."""
-    for index, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                return f"cell {index}: {out.ename}: {out.evalue}"
-    return None
+def find_sources(folders: list[str]) -> list[Source]:
+    """The run folders given, else the committed record; refused if a notebook holds an error."""
+    sources = run_folder_sources(folders) if folders else committed_sources()
+    for source in sources:
+        if error := failure(source.notebook):
+            raise SystemExit(f"report: {shown(source.notebook)} failed ({error}); rerun it before building the report")
+    return sources
 
 
 def is_progress(out: nbformat.NotebookNode) -> bool:
@@ -152,26 +126,21 @@ def scrub_cell(cell: nbformat.NotebookNode, scrub) -> None:
     for out in cell.get("outputs", []):
         if "text" in out:
             out.text = scrub(out.text)
-        for mime, value in out.get("data", {}).items():
-            if mime.startswith("text/") and isinstance(value, str):
-                out.data[mime] = scrub(value)
+        out.get("data", {}).update({mime: scrub(value) for mime, value in out.get("data", {}).items()
+                                    if mime.startswith("text/") and isinstance(value, str)})
 
 
 def assignment_cell(question: str) -> nbformat.NotebookNode:
     """The question's sub-questions as a Markdown cell tagged 'assignment' (styled as a box)."""
-    name, items = QUESTIONS[question]
-    text = f"**{name} — what the assignment asks**\n\n" + "\n".join(f"- {item}" for item in items)
+    asked = QUESTIONS[question]
+    text = f"**{asked['name']} — what the assignment asks**\n\n" + "\n".join(f"- {item}" for item in asked["asks"])
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["assignment"]})
 
 
 def question_cells(source: Source, code: str, scrub) -> list[nbformat.NotebookNode]:
     """A notebook's cells for the report: progress bars dropped, paths scrubbed, code cells without output dropped
     when code is hidden, and the assignment's box after the notebook's title (cell ids '<question>-<index>')."""
-    nb = nbformat.read(source.notebook, as_version=4)
-    error = failed_cell(nb)
-    if error:
-        raise SystemExit(f"report: {shown(source.notebook)} failed ({error}); rerun it before building the report")
-    cells = []
+    nb, cells = nbformat.read(source.notebook, as_version=4), []
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [out for out in cell.outputs if not is_progress(out)]
@@ -181,7 +150,7 @@ def question_cells(source: Source, code: str, scrub) -> list[nbformat.NotebookNo
         cells.append(cell)
     titled = bool(cells) and cells[0].cell_type == "markdown" and cells[0].source.lstrip().startswith("# ")
     if not titled:
-        cells.insert(0, nbformat.v4.new_markdown_cell(f"# {QUESTIONS[source.question][0]}"))
+        cells.insert(0, nbformat.v4.new_markdown_cell(f"# {QUESTIONS[source.question]['name']}"))
     cells.insert(1, assignment_cell(source.question))
     for index, cell in enumerate(cells):
         cell.id = f"{source.question}-{index}"
@@ -193,9 +162,7 @@ def same_or_each(sources: list[Source], value) -> str:
     groups: dict[str, list[str]] = {}
     for s in sources:
         groups.setdefault(value(s.manifest), []).append(s.question)
-    if len(groups) == 1:
-        return next(iter(groups))
-    return "; ".join(f"{v} ({', '.join(qs)})" for v, qs in groups.items())
+    return next(iter(groups)) if len(groups) == 1 else "; ".join(f"{v} ({', '.join(qs)})" for v, qs in groups.items())
 
 
 def finished(manifest: dict[str, Any]) -> str:
@@ -245,8 +212,7 @@ def add_contents(html: str, sources: list[Source]) -> str:
             for link in heading.find_all("a", class_="anchor-link"):
                 link["href"] = f"#{new}"
             entry = soup.new_tag("li")
-            entry.append(soup.new_tag("a", href=f"#{new}"))
-            entry.a.string = heading_text(heading)
+            entry.append(soup.new_tag("a", href=f"#{new}", string=heading_text(heading)))
             if item is None:
                 item, sections = entry, soup.new_tag("ul")
                 item.append(sections)
@@ -262,10 +228,9 @@ def render(sources: list[Source], code: str = "hidden") -> str:
     if code not in CODE_MODES:
         raise ValueError(f"code={code!r}: expected one of {', '.join(CODE_MODES)}")
     scrub = scrubber(sources)
-    first = nbformat.read(sources[0].notebook, as_version=4)
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": first.metadata.get("kernelspec", {}),
-                                            "language_info": first.metadata.get("language_info", {}),
-                                            "title": TITLE})
+    first = nbformat.read(sources[0].notebook, as_version=4).metadata
+    nb = nbformat.v4.new_notebook(metadata={k: first[k] for k in ("kernelspec", "language_info") if k in first})
+    nb.metadata.title = TITLE
     nb.cells = [cell for source in sources for cell in question_cells(source, code, scrub)]
     exporter = HTMLExporter(template_name="lab", template_file=TEMPLATE, extra_template_paths=[str(PACKAGE)],
                             exclude_input=code == "hidden", exclude_input_prompt=True, exclude_output_prompt=True,
@@ -285,7 +250,8 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> None:
     partial = pdf.with_suffix(".pdf.part")
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                               "--no-pdf-header-footer", f"--print-to-pdf={partial}", page.resolve().as_uri()],
+                               "--no-pdf-header-footer", "--print-to-pdf-no-header",  # new and older Chromium
+                               f"--print-to-pdf={partial}", page.resolve().as_uri()],
                               capture_output=True, text=True, timeout=120)
     if done.returncode != 0 or not partial.is_file():
         partial.unlink(missing_ok=True)
@@ -306,8 +272,7 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
     browser = find_chromium() if pdf else None
     if browser:
         print_pdf(browser, page, printed)
-        return [page, printed]
-    return [page]
+    return [page, printed] if browser else [page]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -322,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     out = (args.out or runs_root() / "report").expanduser().resolve()
     if out.exists() and not out.is_dir():
         parser.error(f"-o {args.out}: is a file; give a folder")
-    sources = run_folder_sources(args.run_folders) if args.run_folders else committed_sources()
+    sources = find_sources(args.run_folders)
     written = build(sources, out, args.code, pdf=not args.no_pdf)
     for path in written:
         print(shown(path))
