@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 
+import filelock
 import nbformat
 import pandas as pd
 import pytest
@@ -27,16 +28,21 @@ def git_status() -> str:
                           text=True, check=True).stdout
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, worker_id):
     """`python -m mnist_hw.report -o OUT` on the committed record: its printed lines, the page, git status before
-    and after."""
-    out = tmp_path_factory.mktemp("report")
-    before, printed = git_status(), io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        report.main(["-o", str(out)])
-    return {"out": out, "printed": printed.getvalue(), "html": (out / "report.html").read_text(encoding="utf-8"),
-            "before": before, "after": git_status()}
+    and after. Built once per test session: pytest-xdist's workers share the session's folder under a lock."""
+    session = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    out = session / "report"
+    with filelock.FileLock(f"{out}.lock"):
+        if not (out / "built.json").is_file():
+            before, printed = git_status(), io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                report.main(["-o", str(out)])
+            (out / "built.json").write_text(json.dumps({"printed": printed.getvalue(), "before": before,
+                                                        "after": git_status()}))
+    return json.loads((out / "built.json").read_text()) | {
+        "out": out, "html": (out / "report.html").read_text(encoding="utf-8")}
 
 
 def text_of(html: str) -> str:
