@@ -150,15 +150,17 @@ def run_folder(tmp_path, name="q4-run", **manifest):
     return folder
 
 
-def test_run_folder_report_scrubs_its_path(tmp_path):
+def test_run_folder_report_scrubs_its_path(tmp_path, capsys):
     folder = run_folder(tmp_path)
     nb = nbformat.read(folder / "q4_autoencoder.ipynb", as_version=4)
     nb.cells[3].outputs = [nbformat.v4.new_output("stream", text=f"run folder {folder}\n"),
                            nbformat.v4.new_output("stream", name="stderr", text="epochs: 100%|██████████| 3/3\n")]
     nbformat.write(nb, folder / "q4_autoencoder.ipynb")
-    sources = report.run_folder_sources([str(folder)])
-    assert [s.question for s in sources] == ["q4"]
-    html = report.render(sources)
+    assert [s.question for s in report.run_folder_sources([str(folder)])] == ["q4"]
+    report.main([str(folder), "-o", str(tmp_path / "out"), "--no-pdf"])
+    assert capsys.readouterr().out.splitlines()[1:] == ["no PDF: --no-pdf given"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html"]
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     text = text_of(html)
     assert f"run folder {folder.name}" in text and "100%|" not in text and str(tmp_path) not in html
     assert f"{headlines()['q4'][0]}" in text
