@@ -3,6 +3,7 @@
 # make test  : create .venv if missing, run the test suite (unit tests, tiny notebook runs, nbval over the four
 #              notebooks prepared with tiny parameters, checked outputs)
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
+# make report: build the hand-in from the executed notebooks: runs/report/report.html (+ .pdf where Chromium is installed)
 # make bench : classic torchvision pipeline vs mnist_hw, side by side
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-.PHONY: run test grade bench lab
+.PHONY: run test grade report bench lab
 run: $(STAMP)
 	$(PY) -m mnist_hw.run_all --reference $(if $(FRESH),--fresh)
 
@@ -23,6 +24,9 @@ test: $(STAMP)
 
 grade: $(STAMP)
 	$(PY) -m mnist_hw.grade
+
+report: $(STAMP)
+	$(PY) -m mnist_hw.report
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
