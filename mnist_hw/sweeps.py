@@ -12,7 +12,7 @@ import torch
 
 from .data import Splits
 from .progress import progress_bar
-from .results import RowStore, identities
+from .results import RowStore, commit, identities
 from .models import MLPStack, SimpleMLP, seeded
 from .training import TrainConfig, evaluate, fit_config
 
@@ -102,10 +102,7 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     new_rows, new_curves = [], []
     with progress_bar(len(todo), "configurations", enabled=progress) as bar:
         for rows, group_curves in _train_groups(groups, _cache(load), out_features, val_curves, workers):
-            if store is not None:  # results first: a crash in between leaves curves missing, never doubled
-                store.append(rows)
-            if curves_store is not None:
-                curves_store.append(group_curves)
+            commit((store, rows), (curves_store, group_curves))  # one transaction: both tables get the group, or neither
             new_rows.append(rows)
             new_curves.append(group_curves)
             bar.update(len(rows))
