@@ -233,22 +233,28 @@ def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Pa
     return out
 
 
-def read_yaml(text: str, where: str) -> Any:
-    """YAML (or JSON) text; a syntax error stops with where it is: the source, line and column."""
+def read_yaml(text: str, where: str, strict_json: bool = False) -> Any:
+    """YAML text (or JSON, read strictly when `strict_json`); a syntax error stops naming the source, line and column."""
+    if strict_json:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"{where}, line {err.lineno}, column {err.colno}: not valid JSON: {err.msg}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
         at = f"{where}, line {mark.line + 1}, column {mark.column + 1}" if mark else where
-        problem = " ".join(filter(None, (getattr(err, "context", None), getattr(err, "problem", None)))) or str(err)
-        raise SystemExit(f"{at}: not valid YAML or JSON: {problem}") from None
+        began = f" (line {context.line + 1}, column {context.column + 1})" if context and getattr(err, "context", None) else ""
+        problem = f"{err.context}{began}: {err.problem}" if began else getattr(err, "problem", None) or str(err)
+        raise SystemExit(f"{at}: not valid YAML: {problem}") from None
 
 
 def load_batch(path: Path, default: list[Path]) -> list[Job]:
     """Jobs from a YAML or JSON list of parameter sets; a set may name its `notebook`, else the one given."""
     if not path.is_file():
         raise SystemExit(f"{path}: no such batch file")
-    sets = read_yaml(path.read_text(), str(path))
+    sets = read_yaml(path.read_text(), str(path), strict_json=path.suffix.lower() == ".json")
     if not isinstance(sets, list) or not all(isinstance(s, dict) for s in sets):
         raise SystemExit(f"{path}: a batch file is a list of parameter sets (mappings), e.g. - {{notebook: q3, N_list: [100]}}")
     jobs = []
