@@ -104,6 +104,30 @@ def test_rows_written_before_a_kill_cut_the_commit_are_not_finished(tmp_path, cl
     assert contents(folder) == clean
 
 
+def test_a_retrain_killed_halfway_does_not_revive_the_unfinished_group(tmp_path, clean, monkeypatch):
+    """Group 2's results line was torn; its retrain is killed after results.csv got the new row, before curves.csv:
+    the old curves and the new row must not add up to a finished group (the old commit line was dropped first)."""
+    folder = tmp_path / "run"
+    commit_groups(folder, range(3))
+    text = (folder / "results.csv").read_bytes()
+    (folder / "results.csv").write_bytes(text[:-5])
+    for name in ("append_durable", "write_atomic"):
+        def killed_at_the_curves(path, text, real=getattr(results, name)):
+            if path.name == "curves.csv":
+                raise KeyboardInterrupt
+            real(path, text)
+
+        monkeypatch.setattr(results, name, killed_at_the_curves)
+    with pytest.raises(KeyboardInterrupt):
+        commit_groups(folder, [2])
+    assert pd.read_csv(folder / "results.csv").cfg.tolist() == [0, 1, 2]  # the retrained row is in the file
+    monkeypatch.undo()
+    res, cur = stores(folder)
+    assert res.keys() == {("0", "0.001"), ("1", "0.001")} and sorted(cur.done().cfg.unique()) == [0, 1]
+    commit_groups(folder, [2])
+    assert contents(folder) == clean
+
+
 def test_a_rewrite_for_a_new_column_cannot_lose_rows(tmp_path, monkeypatch):
     folder = tmp_path / "run"
     commit_groups(folder, range(2))
