@@ -37,7 +37,7 @@ def sync_folder(folder: Path) -> None:
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Replace `path` by `data` in one rename: readers and a later run see the old file or the new, never a part."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = beside(path, "tmp")
     with open(tmp, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
         f.flush()
@@ -55,7 +55,8 @@ def append_durable(path: str | Path, text: str) -> None:
 
 
 def beside(target: Path, role: str) -> Path:
-    """The hidden sibling `.name.new` / `.name.old` that a folder swap uses (same file system, so renames work)."""
+    """The hidden sibling `.name.tmp`, `.name.new` or `.name.old` that a replacement is written to or moved to (same
+    folder, so same file system: renames work)."""
     return target.with_name(f".{target.name}.{role}")
 
 
@@ -72,8 +73,10 @@ def replace_folder(staged: Path, target: Path) -> None:
 
 
 def restore_folder(target: Path) -> None:
-    """Undo what a killed replace_folder or staging left: the old folder back if the new never arrived, leftovers gone."""
+    """Undo what a killed replace_folder, staging or write_atomic left: the old folder back if the new never arrived,
+    leftovers gone."""
     old, new = beside(target, "old"), beside(target, "new")
+    beside(target, "tmp").unlink(missing_ok=True)
     if old.exists():
         if target.exists():  # the swap finished; only deleting the old folder was cut short
             shutil.rmtree(old)

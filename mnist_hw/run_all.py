@@ -28,18 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import nbformat
 import pandas as pd
 import papermill as pm
 import yaml
 
+from . import record
 from .files import beside, replace_folder, restore_folder, sync_folder, write_atomic
 from .runs import NOTEBOOKS, REPO, resolve_run_dir, runs_root, shown
 
 RESULTS = REPO / "results"
 FIGURES = REPO / "figures"
-TIMING = ("start_time", "end_time", "duration")  # papermill's clock readings: a record keeps none
 
 
 @dataclass
@@ -56,20 +55,14 @@ class Job:
 
     @property
     def source_path(self) -> Path:
-        """The notebook's source: its jupytext pair <name>.py when there is one, else the .ipynb."""
+        """The file the notebook is built from: its jupytext pair <name>.py when there is one, else the .ipynb."""
         pair = self.notebook.with_suffix(".py")
         return pair if pair.exists() else self.notebook
 
     @functools.cached_property
     def source(self) -> nbformat.NotebookNode:
-        """The notebook to execute, read from its source (kernel python3)."""
-        path = self.source_path
-        nb = jupytext.read(path) if path.suffix == ".py" else nbformat.read(path, as_version=4)
-        nb.metadata.get("jupytext", {}).pop("text_representation", None)  # describes the .py, not this notebook
-        if not nb.metadata.get("jupytext", True):
-            del nb.metadata["jupytext"]
-        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-        return nb
+        """The notebook to execute, built from its source (mnist_hw.record.source)."""
+        return record.source(self.notebook)
 
     @functools.cached_property
     def declared(self) -> dict[str, Any]:
@@ -140,7 +133,7 @@ def execute(job: Job, fresh: bool, threads: int | None = None) -> dict[str, Any]
         env = os.environ | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
         log = subprocess.run(command, capture_output=True, text=True, env=env)
     if output.exists():
-        write_atomic(output, nbformat.writes(record(nbformat.read(output, as_version=4), job.source_path, output)) + "\n")
+        write_atomic(output, nbformat.writes(recorded(nbformat.read(output, as_version=4), job.source_path, output)) + "\n")
     row = {"notebook": job.notebook.name, "run_dir": shown(folder), "folder": folder, "wall_s": round(time.perf_counter() - start, 1),
            "notebook_out": shown(output), "error": None}
     if log.returncode != 0:
@@ -151,16 +144,11 @@ def execute(job: Job, fresh: bool, threads: int | None = None) -> dict[str, Any]
     return row
 
 
-def record(nb: nbformat.NotebookNode, source: Path, output: Path) -> nbformat.NotebookNode:
-    """An executed notebook as a record: papermill's paths relative to the repository (no machine paths) and none
-    of its clock readings (per-cell papermill and execution metadata, the run's start, end and duration)."""
-    meta = nb.metadata.get("papermill", {})
-    meta.update(input_path=shown(source), output_path=shown(output))
-    for key in TIMING:
-        meta.pop(key, None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
+def recorded(nb: nbformat.NotebookNode, source: Path, output: Path) -> nbformat.NotebookNode:
+    """An executed notebook as a record (mnist_hw.record.clean), with papermill's input and output paths as the
+    source it was built from and where it lies, relative to the repository (no machine paths)."""
+    nb = record.clean(nb)
+    nb.metadata.setdefault("papermill", {}).update(input_path=shown(source), output_path=shown(output))
     return nb
 
 
@@ -181,19 +169,20 @@ def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
     Everything new is first written in full beside what it replaces (results/.<name>.new/, .figures.new/), then
     each is put in place by a rename: the executed notebook over notebooks/<name>.ipynb, the run's CSVs, figures
     and manifest as results/<name>/, and every figure of every reference notebook as figures/<q>_<figure>.png
-    (figures of notebooks not run now are kept). A kill leaves each of them old or new; one cut between a folder
-    swap's two renames is undone by the next publish (restore_folder).
+    (other files there, and the figures of notebooks not run now, are kept). A kill leaves each of them old or new;
+    one cut between a folder swap's two renames is undone when --reference next starts (restore_folder).
     """
     staged = []
     for job, row in zip(jobs, rows):
         folder, target = row["folder"], RESULTS / job.notebook.stem
-        new = _stage_folder(target, [p for p in sorted(folder.iterdir()) if p.suffix in {".csv", ".png", ".json"}])
-        nb = record(nbformat.read(folder / job.notebook.name, as_version=4), job.source_path, job.notebook)
+        new = _stage_folder(target, [(p, p.name) for p in sorted(folder.iterdir()) if p.suffix in {".csv", ".png", ".json"}])
+        nb = recorded(nbformat.read(folder / job.notebook.name, as_version=4), job.source_path, job.notebook)
         staged.append((job, new, target, nbformat.writes(nb) + "\n"))
     names = {job.name for job in jobs}
-    figures = [p for p in sorted(FIGURES.glob("*.png")) if p.name.split("_")[0] not in names] if FIGURES.exists() else []
-    figures = _stage_folder(FIGURES, [*figures, *((p, f"{job.name}_{p.name}") for job, row in zip(jobs, rows)
-                                                  for p in sorted(row["folder"].glob("*.png")))])
+    kept = [(p, p.name) for p in sorted(FIGURES.iterdir()) if p.is_file() and p.name.split("_")[0] not in names] \
+        if FIGURES.exists() else []
+    figures = _stage_folder(FIGURES, kept + [(p, f"{job.name}_{p.name}") for job, row in zip(jobs, rows)
+                                             for p in sorted(row["folder"].glob("*.png"))])
     replaced = []
     for job, new, target, text in staged:
         replace_folder(new, target)
@@ -204,15 +193,14 @@ def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
     return replaced
 
 
-def _stage_folder(target: Path, files: list[Path | tuple[Path, str]]) -> Path:
-    """A complete new version of `target` beside it (.<name>.new), every file flushed to disk: (path, new name) pairs
-    are copied under the new name."""
+def _stage_folder(target: Path, files: list[tuple[Path, str]]) -> Path:
+    """A complete new version of `target` beside it (.<name>.new): each (file, name) copied there as name, every file
+    flushed to disk."""
     new = beside(target, "new")
     if new.exists():
         shutil.rmtree(new)
     new.mkdir(parents=True)
-    for item in files:
-        path, name = item if isinstance(item, tuple) else (item, item.name)
+    for path, name in files:
         write_atomic(new / name, path.read_bytes())
     sync_folder(new)
     return new
@@ -310,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         job.parameters()  # unknown parameter names stop here, before anything runs
     refuse_repeats(jobs)
     if args.reference:
-        for target in [*(RESULTS / job.notebook.stem for job in jobs), FIGURES]:
+        for target in [*(RESULTS / job.notebook.stem for job in jobs), *(job.notebook for job in jobs), FIGURES]:
             restore_folder(target)  # what an earlier publish cut short
     if args.jobs == 1:
         rows = []
