@@ -1,5 +1,6 @@
-# make run   : create .venv if missing, regenerate the committed reference results (notebooks executed in place,
-#              run outputs copied to results/); FRESH=1 retrains everything instead of resuming finished rows
+# make run   : create .venv if missing, regenerate the committed reference results (notebooks executed into runs/;
+#              once all finished, notebooks/*.ipynb, results/ and figures/ replaced by renames); FRESH=1 retrains
+#              everything instead of resuming finished rows
 # make test  : create .venv if missing, run the test suite (unit tests, tiny notebook runs, nbval over the four
 #              notebooks prepared with tiny parameters, checked outputs)
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)

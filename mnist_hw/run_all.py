@@ -189,7 +189,8 @@ def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
         write_atomic(job.notebook, text)
         replaced.append(f"{shown(job.notebook)} and {shown(target)}/")
     replace_folder(figures, FIGURES)
-    replaced.append(f"{shown(FIGURES)}/ ({len(list(FIGURES.glob('*.png')))} figures)")
+    count = len(list(FIGURES.glob("*.png")))
+    replaced.append(f"{shown(FIGURES)}/ ({count} figure{'s' * (count != 1)})")
     return replaced
 
 
