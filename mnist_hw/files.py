@@ -3,7 +3,7 @@
 A file is written beside its target, flushed to disk and renamed over it (`write_atomic`); an append is one write
 flushed to disk (`append_durable`: a kill can cut its last line, which readers detect). A folder cannot be renamed
 over a non-empty one, so `replace_folder` renames the old one away, the new one in, then deletes the old, and
-`restore_folder` undoes a swap that a kill cut between its two renames.
+`restore` undoes a swap that a kill cut between its two renames.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def replace_folder(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def restore_folder(target: Path) -> None:
+def restore(target: Path) -> None:
     """Undo what a killed replace_folder, staging or write_atomic left: the old folder back if the new never arrived,
     leftovers gone."""
     old, new = beside(target, "old"), beside(target, "new")

@@ -34,7 +34,7 @@ import papermill as pm
 import yaml
 
 from . import record
-from .files import beside, replace_folder, restore_folder, sync_folder, write_atomic
+from .files import beside, replace_folder, restore, sync_folder, write_atomic
 from .runs import NOTEBOOKS, REPO, resolve_run_dir, runs_root, shown
 
 RESULTS = REPO / "results"
@@ -170,7 +170,7 @@ def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
     each is put in place by a rename: the executed notebook over notebooks/<name>.ipynb, the run's CSVs, figures
     and manifest as results/<name>/, and every figure of every reference notebook as figures/<q>_<figure>.png
     (other files there, and the figures of notebooks not run now, are kept). A kill leaves each of them old or new;
-    one cut between a folder swap's two renames is undone when --reference next starts (restore_folder).
+    one cut between a folder swap's two renames is undone when --reference next starts (restore).
     """
     staged = []
     for job, row in zip(jobs, rows):
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     refuse_repeats(jobs)
     if args.reference:
         for target in [*(RESULTS / job.notebook.stem for job in jobs), *(job.notebook for job in jobs), FIGURES]:
-            restore_folder(target)  # what an earlier publish cut short
+            restore(target)  # what an earlier publish cut short
     if args.jobs == 1:
         rows = []
         for job in jobs:

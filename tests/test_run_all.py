@@ -220,7 +220,7 @@ def test_a_folder_swap_killed_at_any_step_leaves_the_old_or_the_new_folder(tmp_p
     with pytest.raises(KeyboardInterrupt):
         files.replace_folder(staged, target)
     monkeypatch.undo()
-    files.restore_folder(target)  # what the next make run does first
+    files.restore(target)  # what the next make run does first
     version = "new" if kill_at == "delete old" else "old"
     assert snapshot(tmp_path) == {"results/a.csv": f"{version} a.csv".encode(), "results/b.png": f"{version} b.png".encode()}
 
