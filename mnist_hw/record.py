@@ -11,11 +11,16 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TIMINGS = ("start_time", "end_time", "duration")
 
 
-def source(notebook: Path) -> nbformat.NotebookNode:
-    """The notebook to execute: its py:percent pair when there is one (the source of truth), else the .ipynb;
-    cell ids numbered from the notebook's prefix (q1-00, q1-01, ...) so that they do not change between runs."""
+def source_path(notebook: Path) -> Path:
+    """The file a notebook is built from: its jupytext pair <name>.py when there is one, else the .ipynb."""
     pair = notebook.with_suffix(".py")
-    nb = jupytext.read(pair if pair.exists() else notebook)
+    return pair if pair.exists() else notebook
+
+
+def source(notebook: Path) -> nbformat.NotebookNode:
+    """The notebook to execute, built from source_path(notebook); cell ids numbered from the notebook's prefix
+    (q1-00, q1-01, ...) so that they do not change between runs."""
+    nb = jupytext.read(source_path(notebook))
     nb.metadata.setdefault("kernelspec", nbformat.from_dict({"name": "python3", "display_name": "Python 3", "language": "python"}))
     prefix = notebook.stem.split("_")[0]
     for i, cell in enumerate(nb.cells):
@@ -25,15 +30,18 @@ def source(notebook: Path) -> nbformat.NotebookNode:
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop per-cell execution metadata (papermill's times, nbclient's iopub timestamps) and the notebook's run
-    times, and keep a widget output as its text (a finished tqdm bar reads '12/12'): widget state holds random
+    times (and papermill's empty tag lists and jupytext's per-notebook metadata), and keep a widget output as its text (a finished tqdm bar reads '12/12'): widget state holds random
     model ids that would change every regeneration, and a static viewer cannot show a widget anyway."""
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.metadata.get("tags") == []:  # papermill adds an empty tag list to every cell
+            del cell.metadata["tags"]
         for out in cell.get("outputs", []):
             if WIDGET_VIEW in out.get("data", {}):
                 out["data"] = {"text/plain": out["data"].get("text/plain", "")}
     nb.metadata.pop("widgets", None)
+    nb.metadata.pop("jupytext", None)  # the pairing is configured once, in jupytext.toml
     for key in TIMINGS:
         nb.metadata.get("papermill", {}).pop(key, None)
     return nb

@@ -55,9 +55,8 @@ class Job:
 
     @property
     def source_path(self) -> Path:
-        """The file the notebook is built from: its jupytext pair <name>.py when there is one, else the .ipynb."""
-        pair = self.notebook.with_suffix(".py")
-        return pair if pair.exists() else self.notebook
+        """The file the notebook is built from (mnist_hw.record.source_path)."""
+        return record.source_path(self.notebook)
 
     @functools.cached_property
     def source(self) -> nbformat.NotebookNode:

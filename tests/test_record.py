@@ -24,10 +24,11 @@ def test_clean_drops_timings_and_widget_ids_and_keeps_the_finished_bar():
     cell = nbformat.v4.new_code_cell("run()", outputs=[nbformat.from_dict(bar)])
     cell.metadata.update(papermill={"start_time": "2026-12-01T07:00:00", "duration": 1.5},
                          execution={"iopub.status.busy": "2026-12-01T07:00:00"}, tags=["keep"])
-    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {"state": {}}, "papermill": {
+    untagged = nbformat.v4.new_markdown_cell("# title", metadata={"tags": []})
+    nb = nbformat.v4.new_notebook(cells=[cell, untagged], metadata={"widgets": {"state": {}}, "jupytext": {"x": 1}, "papermill": {
         "start_time": "x", "end_time": "y", "duration": 2.0, "parameters": {}}})
     text = json.dumps(clean(nb))
-    for gone in ("start_time", "end_time", "duration", "iopub", "model_id", "widgets"):
+    for gone in ("start_time", "end_time", "duration", "iopub", "model_id", "widgets", "jupytext", "tags\": []"):
         assert gone not in text
     assert nb.cells[0].outputs[0].data == {"text/plain": bar["data"]["text/plain"]} and nb.cells[0].metadata == {"tags": ["keep"]}
     assert nb.metadata.papermill == {"parameters": {}}
