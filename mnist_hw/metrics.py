@@ -122,3 +122,11 @@ def show(value: float, digits: int = 3) -> str:
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else NAN
+
+
+def zeros_to_certify(prior: float, f1: float, level: float = 0.95) -> int:
+    """The fewest negatives that, with no false positive among them (and every positive found), put the lower end
+    of prior_f1_interval at `f1` or above: the Clopper-Pearson upper FPR bound 1 - ((1 - level**0.5) / 2) ** (1/n)
+    must reach the FPR at which prior_f1(1, fpr, prior) = f1, i.e. 2·prior·(1/f1 - 1) / (1 - prior)."""
+    fpr = 2 * prior * (1 / f1 - 1) / (1 - prior)
+    return math.ceil(math.log((1 - level ** 0.5) / 2) / math.log1p(-fpr))

@@ -71,3 +71,32 @@ def image_pairs(originals: np.ndarray, reconstructions: np.ndarray, row_labels: 
         axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
     fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return fig
+
+
+PROTOCOLS = [("f1_test", "(a) sparse test"), ("f1_full", "(b) full test"), ("f1_prior", "(c) at training prior")]
+
+
+def f1_panels(rank: pd.DataFrame, reps: pd.DataFrame, columns: int = 5) -> plt.Figure:
+    """Q3's small multiples: one panel per ranked representative, F1 against N under each protocol (mean over
+    seeds, band min-max); undefined F1 (n/a) is left out, never drawn as 0."""
+    cols = min(columns, len(rank))
+    rows_ = -(-len(rank) // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(3.2 * cols, 2.6 * rows_), sharex=True, sharey=True, squeeze=False)
+    for ax, (_, r) in zip(axes.flat, rank.iterrows()):
+        rows = reps[(reps.method == r.method) & (reps.weight == r.weight)]
+        for column, name in PROTOCOLS:
+            stats = rows.groupby("N")[column].agg(["mean", "min", "max"]).dropna()
+            ax.plot(stats.index, stats["mean"], marker=".", label=name)
+            ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+        ax.set_title(r.method + ("" if r.weight in ("1", "-") else f" ({r.weight})"), fontsize=9)
+        ax.set_xscale("log"); ax.set_ylim(-0.02, 1.02); ax.grid(alpha=0.3)
+    for ax in axes.flat[len(rank):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("N (1 in N \"1\"s kept)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("F1 of the \"1\"s")
+    axes.flat[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Mean over seeds, band: min–max; panels in validation ranking order", fontsize=10)
+    fig.tight_layout()
+    return fig

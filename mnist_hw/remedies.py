@@ -14,13 +14,13 @@ from typing import Protocol
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .data import MEAN, STD, Split, generator
 from .imbalance import Imbalanced, distort, load_imbalanced
 from .losses import MSE, AutogradLoss, CrossEntropy, Mixed, focal, margin
 from .metrics import Confusion, prior_f1, prior_f1_interval
 from .models import Autoencoder, MLPStack, SimpleMLP, seeded
+from .progress import progress_bar
 from .training import TrainConfig, fit_config, predict, synchronize
 
 STACKED = ("baseline", "weighted", "logit_adjusted", "focal", "threshold")  # CE-family: one lockstep stack
@@ -265,19 +265,21 @@ def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], c
     done = store.done() if store is not None else pd.DataFrame(columns=KEY)
     have = set(zip(done.N, done.seed, done.method)) if len(done) else set()
     rows, detectors = [done], {}
-    for N in tqdm(N_list, desc="N", disable=not progress):
-        for seed in seeds:
-            todo = [m for m in methods if (N, seed, m) not in have]
-            if not todo:
-                continue
-            data, run_cfg = load_imbalanced(N, seed, root, device), dataclasses.replace(cfg, seed=seed)
-            if "autoencoder" in todo and seed not in detectors:
-                tr, va = data.splits.train, data.splits.val
-                detectors[seed] = train_autoencoder(tr.subset(tr.y == 0), va.subset(va.y == 0), run_cfg, ae_hidden, ae_quantile)
-            new = run_methods(data, run_cfg, todo, detectors.get(seed), aug_hidden)
-            if store is not None:
-                store.append(new)
-            rows.append(new)
+    with progress_bar(len(N_list), "N", enabled=progress) as bar:
+        for N in N_list:
+            for seed in seeds:
+                todo = [m for m in methods if (N, seed, m) not in have]
+                if not todo:
+                    continue
+                data, run_cfg = load_imbalanced(N, seed, root, device), dataclasses.replace(cfg, seed=seed)
+                if "autoencoder" in todo and seed not in detectors:
+                    tr, va = data.splits.train, data.splits.val
+                    detectors[seed] = train_autoencoder(tr.subset(tr.y == 0), va.subset(va.y == 0), run_cfg, ae_hidden, ae_quantile)
+                new = run_methods(data, run_cfg, todo, detectors.get(seed), aug_hidden)
+                if store is not None:
+                    store.append(new)
+                rows.append(new)
+            bar.update()
     rows = pd.concat([r for r in rows if len(r)], ignore_index=True).astype({"weight": str})
     return rows[rows.N.isin(N_list) & rows.seed.isin(seeds) & rows.method.isin(methods)].reset_index(drop=True)
 

@@ -4,21 +4,25 @@ usage: python -m mnist_hw.run_all [NOTEBOOK ...] [-p NAME VALUE] [-y YAML] [--ba
        python -m mnist_hw.run_all --reference [--fresh]      (make run: regenerate the committed results)
 
 NOTEBOOK is q1..q4 or a notebook's name or path in any form (q4, q4_autoencoder.ipynb, notebooks/q4_autoencoder.ipynb).
-Every run executes into runs/<notebook>-<key>/ (see mnist_hw.runs), with the executed notebook beside its CSVs and
-figures. Only --reference executes the notebooks in place with their default parameters and copies the runs'
-outputs to results/<notebook>/: it is the one command that changes tracked files.
+A notebook's source is its jupytext pair notebooks/<name>.py when there is one, else the .ipynb. Every run executes
+into runs/<notebook>-<key>/ (see mnist_hw.runs), with the executed notebook beside its CSVs and figures. Only
+--reference (default parameters) publishes: once every notebook has run, the executed notebooks replace
+notebooks/<name>.ipynb, their outputs results/<name>/ and their figures figures/, each by a rename (see publish);
+it is the one command that changes tracked files.
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import concurrent.futures
+import functools
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,26 +33,47 @@ import pandas as pd
 import papermill as pm
 import yaml
 
+from . import record
+from .files import beside, replace_folder, restore, sync_folder, write_atomic
 from .runs import NOTEBOOKS, REPO, resolve_run_dir, runs_root, shown
 
 RESULTS = REPO / "results"
+FIGURES = REPO / "figures"
 
 
 @dataclass
 class Job:
     """One notebook with one parameter set (overrides of its defaults)."""
 
-    notebook: Path
+    notebook: Path  # notebooks/<name>.ipynb: the executed record (what --reference replaces)
     overrides: dict[str, Any] = field(default_factory=dict)
-    reference: bool = False
+    origin: str = ""  # where the job was asked for: "q1", "batch.yaml set 2"
 
     @property
     def name(self) -> str:
         return self.notebook.stem.split("_")[0]  # q1 .. q4: the run folder's prefix
 
+    @property
+    def source_path(self) -> Path:
+        """The file the notebook is built from (mnist_hw.record.source_path)."""
+        return record.source_path(self.notebook)
+
+    @functools.cached_property
+    def source(self) -> nbformat.NotebookNode:
+        """The notebook to execute, built from its source (mnist_hw.record.source)."""
+        return record.source(self.notebook)
+
+    @functools.cached_property
+    def declared(self) -> dict[str, Any]:
+        """The parameters the notebook declares, as papermill reads them."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / self.notebook.name
+            nbformat.write(self.source, path)
+            return pm.inspect_notebook(str(path))
+
     def parameters(self) -> dict[str, Any]:
         """The notebook's full parameter set: its defaults with the overrides applied (as the notebook sees it)."""
-        declared = pm.inspect_notebook(str(self.notebook))
+        declared = self.declared
         unknown = sorted(set(self.overrides) - set(declared))
         if unknown:
             raise SystemExit(f"{self.notebook.name}: unknown parameter(s) {unknown}; parameters are: {', '.join(declared)}")
@@ -62,14 +87,20 @@ class Job:
 
 
 def find_notebook(name: str) -> Path:
-    """A notebook from q4, q4_autoencoder, q4_autoencoder.ipynb, notebooks/q4_autoencoder.ipynb or ./...; else exit."""
-    stem = Path(name).name.removesuffix(".ipynb")
-    known = sorted(NOTEBOOKS.glob("q*.ipynb"))
+    """A notebook from q4, q4_autoencoder, q4_autoencoder.ipynb (or .py), notebooks/q4_autoencoder.ipynb or ./...;
+    else exit. Returns the path of its .ipynb record."""
+    stem = Path(name).name.removesuffix(".ipynb").removesuffix(".py")
+    known = all_notebooks()
     matches = [p for p in known if p.stem == stem or p.stem.split("_")[0] == stem]
     if len(matches) != 1:
         raise SystemExit(f"unknown notebook {name!r}; choose from {', '.join(p.stem.split('_')[0] for p in known)} "
                          f"or {', '.join(p.name for p in known)}")
     return matches[0]
+
+
+def all_notebooks() -> list[Path]:
+    """Every notebook of the assignment (notebooks/q*.ipynb, or a q*.py pair whose record is not written yet)."""
+    return sorted({p.with_suffix(".ipynb") for p in [*NOTEBOOKS.glob("q*.ipynb"), *NOTEBOOKS.glob("q*.py")]})
 
 
 def parse_value(text: str) -> Any:
@@ -83,21 +114,25 @@ def parse_value(text: str) -> Any:
 
 
 def execute(job: Job, fresh: bool, threads: int | None = None) -> dict[str, Any]:
-    """Run one job with papermill in its own process (with `threads` CPU threads for torch, when given); return its
-    summary row (or its failure)."""
+    """Run one job with papermill in its own process (with `threads` CPU threads for torch, when given) into its run
+    folder, never into a tracked notebook; return its summary row (or its failure)."""
     folder = job.run_dir()
     if fresh and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    output = job.notebook if job.reference else folder / job.notebook.name
-    command = [sys.executable, "-m", "papermill", str(job.notebook), str(output), "--cwd", str(NOTEBOOKS),
-               "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
-    if job.overrides:
-        command += ["-y", json.dumps(job.overrides)]
+    output = folder / job.notebook.name
     start = time.perf_counter()
-    env = os.environ | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
-    log = subprocess.run(command, capture_output=True, text=True, env=env)
-    relative_paths(output)
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / job.notebook.name
+        nbformat.write(job.source, source)
+        command = [sys.executable, "-m", "papermill", str(source), str(output), "--cwd", str(NOTEBOOKS),
+                   "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
+        if job.overrides:
+            command += ["-y", json.dumps(job.overrides)]
+        env = os.environ | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
+        log = subprocess.run(command, capture_output=True, text=True, env=env)
+    if output.exists():
+        write_atomic(output, nbformat.writes(recorded(nbformat.read(output, as_version=4), job.source_path, output)) + "\n")
     row = {"notebook": job.notebook.name, "run_dir": shown(folder), "folder": folder, "wall_s": round(time.perf_counter() - start, 1),
            "notebook_out": shown(output), "error": None}
     if log.returncode != 0:
@@ -105,22 +140,15 @@ def execute(job: Job, fresh: bool, threads: int | None = None) -> dict[str, Any]
         return row
     manifest = json.loads((folder / "manifest.json").read_text())
     row["headline"] = manifest.get("summary", {}).get("headline", "")
-    if job.reference:
-        publish(folder, RESULTS / job.notebook.stem)
     return row
 
 
-def relative_paths(notebook: Path) -> None:
-    """Papermill records the input and output paths as given; keep them relative to the repository, so an executed
-    notebook holds no path of the machine it ran on."""
-    if not notebook.exists():
-        return
-    nb = nbformat.read(notebook, as_version=4)
-    meta = nb.metadata.get("papermill", {})
-    for key in ("input_path", "output_path"):
-        if meta.get(key):
-            meta[key] = shown(Path(meta[key]))
-    nbformat.write(nb, notebook)
+def recorded(nb: nbformat.NotebookNode, source: Path, output: Path) -> nbformat.NotebookNode:
+    """An executed notebook as a record (mnist_hw.record.clean), with papermill's input and output paths as the
+    source it was built from and where it lies, relative to the repository (no machine paths)."""
+    nb = record.clean(nb)
+    nb.metadata.setdefault("papermill", {}).update(input_path=shown(source), output_path=shown(output))
+    return nb
 
 
 def failure(notebook: Path) -> str | None:
@@ -134,14 +162,48 @@ def failure(notebook: Path) -> str | None:
     return None
 
 
-def publish(folder: Path, target: Path) -> None:
-    """Copy a reference run's CSVs, figures and manifest to results/<notebook>/ (replacing the old ones)."""
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in folder.iterdir():
-        if path.suffix in {".csv", ".png", ".json"}:
-            shutil.copy2(path, target / path.name)
+def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
+    """Replace the committed reference by these finished runs; return what was replaced.
+
+    Everything new is first written in full beside what it replaces (results/.<name>.new/, .figures.new/), then
+    each is put in place by a rename: the executed notebook over notebooks/<name>.ipynb, the run's CSVs, figures
+    and manifest as results/<name>/, and every figure of every reference notebook as figures/<q>_<figure>.png
+    (other files there, and the figures of notebooks not run now, are kept). A kill leaves each of them old or new;
+    one cut between a folder swap's two renames is undone when --reference next starts (restore).
+    """
+    staged = []
+    for job, row in zip(jobs, rows):
+        folder, target = row["folder"], RESULTS / job.notebook.stem
+        new = _stage_folder(target, [(p, p.name) for p in sorted(folder.iterdir()) if p.suffix in {".csv", ".png", ".json"}])
+        nb = recorded(nbformat.read(folder / job.notebook.name, as_version=4), job.source_path, job.notebook)
+        staged.append((job, new, target, nbformat.writes(nb) + "\n"))
+    names = {job.name for job in jobs}
+    kept = [(p, p.name) for p in sorted(FIGURES.iterdir()) if p.is_file() and p.name.split("_")[0] not in names] \
+        if FIGURES.exists() else []
+    figures = _stage_folder(FIGURES, kept + [(p, f"{job.name}_{p.name}") for job, row in zip(jobs, rows)
+                                             for p in sorted(row["folder"].glob("*.png"))])
+    replaced = []
+    for job, new, target, text in staged:
+        replace_folder(new, target)
+        write_atomic(job.notebook, text)
+        replaced.append(f"{shown(job.notebook)} and {shown(target)}/")
+    replace_folder(figures, FIGURES)
+    count = len(list(FIGURES.glob("*.png")))
+    replaced.append(f"{shown(FIGURES)}/ ({count} figure{'s' * (count != 1)})")
+    return replaced
+
+
+def _stage_folder(target: Path, files: list[tuple[Path, str]]) -> Path:
+    """A complete new version of `target` beside it (.<name>.new): each (file, name) copied there as name, every file
+    flushed to disk."""
+    new = beside(target, "new")
+    if new.exists():
+        shutil.rmtree(new)
+    new.mkdir(parents=True)
+    for path, name in files:
+        write_atomic(new / name, path.read_bytes())
+    sync_folder(new)
+    return new
 
 
 def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Path:
@@ -159,19 +221,50 @@ def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Pa
     return out
 
 
+def read_yaml(text: str, where: str, strict_json: bool = False) -> Any:
+    """YAML text (or JSON, read strictly when `strict_json`); a syntax error stops naming the source, line and column."""
+    if strict_json:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"{where}, line {err.lineno}, column {err.colno}: not valid JSON: {err.msg}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
+        at = f"{where}, line {mark.line + 1}, column {mark.column + 1}" if mark else where
+        began = f" (line {context.line + 1}, column {context.column + 1})" if context and getattr(err, "context", None) else ""
+        problem = f"{err.context}{began}: {err.problem}" if began else getattr(err, "problem", None) or str(err)
+        raise SystemExit(f"{at}: not valid YAML: {problem}") from None
+
+
 def load_batch(path: Path, default: list[Path]) -> list[Job]:
     """Jobs from a YAML or JSON list of parameter sets; a set may name its `notebook`, else the one given."""
-    sets = yaml.safe_load(path.read_text())
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such batch file")
+    sets = read_yaml(path.read_text(), str(path), strict_json=path.suffix.lower() == ".json")
     if not isinstance(sets, list) or not all(isinstance(s, dict) for s in sets):
         raise SystemExit(f"{path}: a batch file is a list of parameter sets (mappings), e.g. - {{notebook: q3, N_list: [100]}}")
     jobs = []
-    for i, params in enumerate(sets):
+    for i, params in enumerate(sets, 1):
         params = dict(params)
         name = params.pop("notebook", None)
         if name is None and len(default) != 1:
-            raise SystemExit(f"{path}: set {i + 1} names no notebook; add `notebook: q1` or give one NOTEBOOK argument")
-        jobs.append(Job(find_notebook(name) if name else default[0], params))
+            raise SystemExit(f"{path}: set {i} names no notebook; add `notebook: q1` or give one NOTEBOOK argument")
+        jobs.append(Job(find_notebook(str(name)) if name else default[0], params, origin=f"{path.name} set {i}"))
     return jobs
+
+
+def refuse_repeats(jobs: list[Job]) -> None:
+    """Stop before anything runs when two jobs are one run (the same notebook and full parameters, or the same
+    run_dir): they would write one run folder."""
+    first: dict[Path, Job] = {}
+    for job in jobs:
+        folder = job.run_dir()
+        if folder in first:
+            raise SystemExit(f"{first[folder].origin} and {job.origin} are the same run ({job.notebook.stem}, "
+                             f"run folder {shown(folder)}): a run folder holds one run; drop one of them")
+        first[folder] = job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,22 +278,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs executed at once (default 1)")
     parser.add_argument("--fresh", action="store_true", help="delete each run's folder first (no resumed rows)")
     parser.add_argument("--reference", action="store_true",
-                        help="regenerate the committed results: default parameters, notebooks executed in place")
+                        help="regenerate the committed results: default parameters; once all have run, replace notebooks/*.ipynb, "
+                             "results/ and figures/")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be a positive integer, got {args.jobs}")
-    notebooks = [find_notebook(n) for n in args.notebooks] or sorted(NOTEBOOKS.glob("q*.ipynb"))
+    chosen = [find_notebook(n) for n in args.notebooks] or all_notebooks()
     overrides = {name: parse_value(value) for name, value in args.parameter}
     for text in args.yaml:
-        mapping = yaml.safe_load(text)
+        mapping = read_yaml(text, f"-y {text!r}")
         if not isinstance(mapping, dict):
             parser.error(f"-y takes a YAML mapping such as '{{batch_sizes: [16, 64]}}', got {text!r}")
         overrides |= mapping
     if args.reference and (overrides or args.batch):
         parser.error("--reference runs the default parameters only; drop -p/-y/--batch")
-    jobs = load_batch(args.batch, notebooks) if args.batch else [Job(nb, overrides, args.reference) for nb in notebooks]
+    jobs = (load_batch(args.batch, chosen) if args.batch else
+            [Job(nb, overrides, origin=f"NOTEBOOK {name}") for nb, name in zip(chosen, args.notebooks or [nb.stem for nb in chosen])])
     for job in jobs:
         job.parameters()  # unknown parameter names stop here, before anything runs
+    refuse_repeats(jobs)
+    if args.reference:
+        for target in [*(RESULTS / job.notebook.stem for job in jobs), *(job.notebook for job in jobs), FIGURES]:
+            restore(target)  # what an earlier publish cut short
     if args.jobs == 1:
         rows = []
         for job in jobs:
@@ -224,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in rows if r["error"]]
     for row in failed:
         print(f"{row['notebook']} failed in {row['error']}", file=sys.stderr)
+    if args.reference:
+        if failed or len(rows) < len(jobs):
+            print("reference not replaced: notebooks/, results/ and figures/ are as they were "
+                  "(the finished runs' rows stay in their run folders, so a rerun resumes them)")
+        else:
+            print("replaced " + "; ".join(publish(jobs, rows)))
     return 1 if failed or len(rows) < len(jobs) else 0
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
@@ -24,9 +26,9 @@ from typing import Any
 import filelock
 import torch
 
+from .files import REPO, shown, write_atomic
 from .results import RowStore
 
-REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 PACKAGE = Path(__file__).resolve().parent
 RUNS_ENV = "MNIST_HW_RUNS"
@@ -52,9 +54,9 @@ def git_commit() -> str | None:
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
-        # notebooks/ and results/ are what `make run` itself rewrites while it runs: they do not make the code dirty
+        # notebooks/, results/ and figures/ are what `make run` itself rewrites: they do not make the code dirty
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!notebooks",
-                                ":!results"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+                                ":!results", ":!figures"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("-dirty" if dirty else "")
@@ -75,12 +77,6 @@ def default_run_dir(notebook: str, params: Mapping[str, Any], device: torch.devi
 def resolve_run_dir(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> Path:
     """The run folder: the `run_dir` parameter when set, else the default for these parameters."""
     return Path(params["run_dir"]).expanduser() if params.get("run_dir") else default_run_dir(notebook, params, device)
-
-
-def shown(path: Path) -> str:
-    """A path as printed in notebooks: relative to the repository when inside it (no machine paths)."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def versions() -> dict[str, str]:
@@ -133,14 +129,15 @@ class Run:
 
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as name.png in the run folder (the notebook still shows it inline)."""
-        path = self.path(f"{name}.png")
-        fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        path, image = self.path(f"{name}.png"), io.BytesIO()
+        fig.savefig(image, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        write_atomic(path, image.getvalue())
         return path
 
     def save_table(self, table, name: str, **to_csv) -> Path:
-        """Save a DataFrame as name.csv in the run folder."""
+        """Save a DataFrame as name.csv in the run folder (whole: a kill leaves the old file or the new)."""
         path = self.path(f"{name}.csv")
-        table.to_csv(path, **to_csv)
+        write_atomic(path, table.to_csv(lineterminator="\n", **to_csv))
         return path
 
     @contextlib.contextmanager
@@ -168,17 +165,33 @@ class Run:
                 f"python {v['python']}, torch {v.get('torch', '?')} | {m['device_name']}, {m['cpu_threads']} CPU threads")
 
     def _write(self) -> None:
-        self.path("manifest.json").write_text(json.dumps(self.manifest, indent=1, default=str) + "\n")
+        write_atomic(self.path("manifest.json"), json.dumps(self.manifest, indent=1, default=str) + "\n")
+
+
+def writable_folder(folder: Path, run_dir: str) -> None:
+    """Create the run folder if needed and check that files can be written in it; else a ValueError naming run_dir."""
+    allowed = ("run_dir must be '' (the default: a folder under runs/, or under $MNIST_HW_RUNS) or a folder that can "
+               "be written (created if missing)")
+    given = f"run_dir: {run_dir!r}" if run_dir else f"run_dir: '' (the default folder {shown(folder)})"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{given} is not allowed: it is a file, not a folder; {allowed}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{given} is not allowed: it cannot be written ({err.strerror or err}); {allowed}") from None
 
 
 def open_run(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> Run:
     """Create (or reopen) this run's folder and hold its lock for the life of the process.
 
-    Reopening in the same process (rerunning a notebook's cells in JupyterLab) reuses the lock; a second
-    process gets a RuntimeError naming the folder instead of writing the same rows twice.
+    A run_dir that is a file or cannot be written is refused first (a ValueError naming run_dir). Reopening in the
+    same process (rerunning a notebook's cells in JupyterLab) reuses the lock; a second process gets a RuntimeError
+    naming the folder instead of writing the same rows twice.
     """
     folder = resolve_run_dir(notebook, params, device).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    writable_folder(folder, params.get("run_dir") or "")
     lock = _LOCKS.get(folder)
     if lock is None:
         lock = filelock.FileLock(folder / ".lock")

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from .data import Splits
-from .results import RowStore, identities
+from .progress import progress_bar
+from .results import RowStore, commit, identities
 from .models import MLPStack, SimpleMLP, seeded
 from .training import TrainConfig, evaluate, fit_config
 
@@ -100,12 +100,9 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     group_of = _stream if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     new_rows, new_curves = [], []
-    with tqdm(total=len(todo), desc="configurations", disable=not progress) as bar:
+    with progress_bar(len(todo), "configurations", enabled=progress) as bar:
         for rows, group_curves in _train_groups(groups, _cache(load), out_features, val_curves, workers):
-            if store is not None:  # results first: a crash in between leaves curves missing, never doubled
-                store.append(rows)
-            if curves_store is not None:
-                curves_store.append(group_curves)
+            commit((store, rows), (curves_store, group_curves))  # one transaction: both tables get the group, or neither
             new_rows.append(rows)
             new_curves.append(group_curves)
             bar.update(len(rows))

@@ -45,3 +45,18 @@ def run_notebook(mnist_dir, tmp_path):
         return folder
 
     return execute
+
+
+def shown_text(notebook: Path) -> str:
+    """What an executed notebook's code cells show as text: printed streams and rendered Markdown answers."""
+    import nbformat
+
+    outputs = [o for c in nbformat.read(notebook, 4).cells if c.cell_type == "code" for o in c.outputs]
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/markdown", "") for o in outputs)
+
+
+@pytest.fixture
+def notebook_text():
+    """shown_text as a fixture: notebook tests read a run's printed and Markdown outputs with it."""
+    return shown_text
+

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mnist_hw.metrics import Confusion, clopper_pearson, prior_f1, prior_f1_interval, prior_precision, show
+from mnist_hw.metrics import Confusion, clopper_pearson, prior_f1, prior_f1_interval, prior_precision, show, zeros_to_certify
 
 
 def reference_f1(y: list[int], pred: list[int]) -> float:
@@ -111,3 +111,10 @@ def test_prior_f1_interval_from_worst_and_best_rates():
     assert lo == pytest.approx(prior_f1(tpr_lo, fpr_hi, prior)) and hi == pytest.approx(prior_f1(tpr_hi, 0.0, prior))
     assert lo < 0.1  # 980 "0"s cannot show a false-positive rate small enough for a 2e-4 prior
     assert all(math.isnan(v) for v in prior_f1_interval(Confusion(0, 1, 0, 9), prior))
+
+
+@pytest.mark.parametrize("prior, f1", [(2e-4, 0.9), (1e-2, 0.8), (0.3, 0.95)])
+def test_zeros_to_certify_is_the_smallest_count(prior, f1):
+    n = zeros_to_certify(prior, f1)
+    each = 0.95 ** 0.5  # as in prior_f1_interval: each rate's interval at level ** 0.5
+    assert prior_f1(1.0, clopper_pearson(0, n, each)[1], prior) >= f1 > prior_f1(1.0, clopper_pearson(0, n - 1, each)[1], prior)

@@ -1,5 +1,4 @@
 """Q4: the autoencoder model, the PCA baseline, the per-digit picks and the notebook's smoke run."""
-import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
@@ -63,13 +62,7 @@ def test_pick_per_class_is_seeded_distinct_and_per_class():
         pick_per_class(labels, 11, generator(0, "examples"))
 
 
-def printed(notebook) -> str:
-    """Everything the executed notebook printed."""
-    nb = nbformat.read(notebook, 4)
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-
-
-def test_q4_smoke_run_with_relu_output_writes_mse_and_figures(run_notebook, tmp_path):
+def test_q4_smoke_run_with_relu_output_writes_mse_and_figures(run_notebook, tmp_path, notebook_text):
     out = run_notebook("q4_autoencoder.ipynb", epochs=1, batch_size=256, output_activation="relu")
     mse = pd.read_csv(out / "results.csv", index_col="split")
     assert list(mse.index) == ["train", "val", "test"] and list(mse.columns) == ["autoencoder", "PCA-50"]
@@ -79,7 +72,7 @@ def test_q4_smoke_run_with_relu_output_writes_mse_and_figures(run_notebook, tmp_
     assert len(pd.read_csv(out / "curves.csv")) == 1
     for name in ("reconstructions", "loss_curve", "per_digit_mse"):
         assert (out / f"{name}.png").stat().st_size > 10_000
-    text = printed(tmp_path / "run.ipynb")
+    text = notebook_text(tmp_path / "run.ipynb")
     assert "One epoch only" in text and "over the last 0 epochs" not in text and "diverged" not in text
 
 

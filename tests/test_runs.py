@@ -1,7 +1,10 @@
 """Run folders, the row store and resume: rows belong to their parameters, are stored once, and survive."""
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -108,3 +111,67 @@ def test_choices_are_made_on_validation_columns_only():
 def test_mean_std_formats_undefined_as_na():
     table = pd.DataFrame({"g": [1, 1, 2, 3], "v": [1.0, 3.0, 5.0, float("nan")]})
     assert mean_std(table, ["g"], ["v"], digits=2).v.tolist() == ["2.00 ± 1.41", "5.00", "n/a"]
+
+
+def unwritable_folder(tmp_path):
+    """A folder this process cannot write in: read-only by mode, or /proc where permissions do not bind (root)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o555)
+        return folder
+    return Path("/proc")
+
+
+@pytest.mark.parametrize("case", ["file", "unwritable", "under a file"])
+def test_a_run_dir_that_cannot_hold_a_run_is_refused_naming_run_dir(tmp_path, case):
+    (tmp_path / "a_file").write_text("not a folder")
+    value = {"file": tmp_path / "a_file", "unwritable": unwritable_folder(tmp_path),
+             "under a file": tmp_path / "a_file" / "run"}[case]
+    with pytest.raises(ValueError, match=rf"^run_dir: '{re.escape(str(value))}' is not allowed: .*"
+                                         r"run_dir must be '' \(the default.*or a folder that can be written"):
+        runs.open_run("q1", {"run_dir": str(value)}, torch.device("cpu"))
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_the_default_run_folder_is_checked_too(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv(runs.RUNS_ENV, str(tmp_path / "a_file"))
+    with pytest.raises(ValueError, match=r"^run_dir: '' \(the default folder .*a_file/q1-\w+\) is not allowed"):
+        runs.open_run("q1", {"run_dir": ""}, torch.device("cpu"))
+
+
+def test_a_run_dir_that_is_a_file_stops_the_check_cell_before_any_data(mnist_dir, run_notebook, tmp_path):
+    import papermill as pm
+
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "no_mnist").mkdir()  # had the data cell run, it would fail on this empty data root instead
+    with pytest.raises(pm.PapermillExecutionError, match=r"ValueError: run_dir: '.*a_file' is not allowed: it is a file") as err:
+        run_notebook("q1_binary_batch_size.ipynb", run_dir=str(tmp_path / "a_file"), data_root=str(tmp_path / "no_mnist"))
+    assert "open_run(" in err.value.source  # the check cell
+
+
+def test_run_folder_files_are_replaced_whole(tmp_path, monkeypatch):
+    """A kill while the manifest, a table or a figure is written leaves the previous version, never a part."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = runs.open_run("q1", {"run_dir": str(tmp_path / "r")}, torch.device("cpu"))
+    fig = plt.figure()
+    run.save_table(pd.DataFrame({"a": [1]}), "table", index=False)
+    run.save_figure(fig, "plot")
+    before = {p.name: p.read_bytes() for p in run.dir.iterdir() if not p.name.startswith(".")}
+
+    def killed(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs.os, "replace", killed)  # files.write_atomic's rename (the same os module)
+    for write in (lambda: run.save_table(pd.DataFrame({"a": [2]}), "table", index=False),
+                  lambda: run.save_figure(fig, "plot"), lambda: run.finish(headline="x")):
+        with pytest.raises(KeyboardInterrupt):
+            write()
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in run.dir.iterdir() if not p.name.startswith(".")} == before
+    plt.close(fig)
+    runs.release(run)
