@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from lab import LabServer, chromium
+from tiny import TINY
 from mnist_hw.data import has_mnist, mnist_root
 from mnist_hw.runs import NOTEBOOKS
 
@@ -24,9 +25,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 STDERR = "application/vnd.jupyter.stderr"  # how JupyterLab renders stderr streams and error tracebacks
 BAR_COUNT = re.compile(r"(\d+)/(\d+)\s*\[")  # tqdm's "n/total [elapsed<remaining, rate]"
 BAR_PERCENT = re.compile(r"(\d+)%\|")  # tqdm's text bar "42%|████  |"
-TINY_Q1 = {"[2, 16, 128, 1024]": "[256, 1024]", "seeds: list[int] = [0, 1, 2]": "seeds: list[int] = [0]",
-           "hidden: int = 16": "hidden: int = 4", "epochs: int = 5": "epochs: int = 1"}
 TIMEOUT_MS = 120_000
+# The tests' tiny Q1, lighter still: the browser checks the Lab loop, not the numbers (one seed, large batches).
+BROWSER_Q1 = {**TINY["q1_binary_batch_size"], "batch_sizes": [256, 1024], "seeds": [0]}
 
 
 def unfinished_bars(text: str) -> list[str]:
@@ -133,12 +134,14 @@ class Lab:
 
 
 def tiny_q1(nb):
-    """Q1 with tiny parameters in its own parameters cell and no outputs: where the browser's run starts from."""
+    """Q1 with BROWSER_Q1 written into its own parameters cell (still the only one) and no outputs: where the
+    browser's run starts from."""
     nb = copy.deepcopy(nb)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    for old, new in TINY_Q1.items():
-        assert old in cell.source, f"Q1's parameters cell no longer holds {old!r}"
-        cell.source = cell.source.replace(old, new)
+    for name, value in BROWSER_Q1.items():
+        cell.source, found = re.subn(rf"^({name}: [^=]+= ).*?(  #.*)?$",
+                                     lambda m: f"{m.group(1)}{value!r}{m.group(2) or ''}", cell.source, flags=re.M)
+        assert found == 1, f"Q1's parameters cell does not assign {name} on one line"
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -246,31 +249,32 @@ def check_page_check(lab):
 
 
 def check_run_all_edit_and_rerun(lab):
-    """Run All on a tiny Q1, then hidden 4 -> 6 typed into the parameters cell and Run Selected Cell and All Below."""
+    """Run All on a tiny Q1, then hidden 16 -> 6 typed into the parameters cell and Run Selected Cell and All Below."""
     record = nbformat.read(NOTEBOOKS / "q1_binary_batch_size.ipynb", 4)  # where the figures and tables belong
     nb = nbformat.read(lab.root / "q1_tiny.ipynb", 4)
     index = {key: next(i for i, c in enumerate(nb.cells) if key in c.source)
-             for key in ("hidden: int", "open_run(", "print(SimpleMLP", "save_table(summary")}
+             for key in ("hidden: int = 16", "open_run(", "print(SimpleMLP", "save_table(summary")}
+    rows = [str(b) for b in BROWSER_Q1["batch_sizes"]]
     panel = lab.open("q1_tiny.ipynb")
     first = lab.run(panel, "Run All Cells", 0)
     assert page_problems(first, record) == []
     assert all(c["count"] for c in first if c["count"] is not None)  # every code cell ran
     summary = panel.locator(".jp-Cell").nth(index["save_table(summary"]).locator(".jp-OutputArea-output table")
-    assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]  # one row per batch size
-    assert "out_features=4" in first[index["print(SimpleMLP"]]["outputs"][0]["text"]
+    assert summary.locator("tbody th").all_inner_texts() == rows  # one row per batch size
+    assert "out_features=16" in first[index["print(SimpleMLP"]]["outputs"][0]["text"]
 
-    editor = panel.locator(".jp-Cell").nth(index["hidden: int"]).locator(".cm-content")
+    editor = panel.locator(".jp-Cell").nth(index["hidden: int = 16"]).locator(".cm-content")
     editor.click()
     lab.page.keyboard.press("Control+a")
-    edited = nb.cells[index["hidden: int"]].source.replace("hidden: int = 4", "hidden: int = 6")
+    edited = nb.cells[index["hidden: int = 16"]].source.replace("hidden: int = 16", "hidden: int = 6")
     lab.page.keyboard.insert_text(edited)
     assert editor.inner_text() == edited
-    again = lab.run(panel, "Run Selected Cell and All Below", index["hidden: int"])
+    again = lab.run(panel, "Run Selected Cell and All Below", index["hidden: int = 16"])
     assert page_problems(again, record) == []
     assert "out_features=6" in again[index["print(SimpleMLP"]]["outputs"][0]["text"]
     folder = lambda cells: cells[index["open_run("]]["outputs"][0]["text"].split(" | ")[0]
     assert folder(again) != folder(first)  # new parameters, new run folder
-    assert summary.locator("tbody th").all_inner_texts() == ["256", "1024"]
+    assert summary.locator("tbody th").all_inner_texts() == rows
 
 
 def test_jupyterlab_in_a_browser(subtests, tmp_path):
