@@ -11,9 +11,11 @@ from pathlib import Path
 
 import psutil
 
-# Settings a fresh Lab gets: no news or update pop-ups, every cell in the page, kernels shut down with their notebook.
+# The user settings of a fresh Lab: every cell attached to the page (no windowing), nothing saved behind the test's
+# back; and the news / update announcements plugin disabled (no pop-up over the page).
 SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "kernelShutdown": True},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
 DISABLED = ["@jupyterlab/apputils-extension:announcements"]
 
@@ -56,25 +58,21 @@ class LabServer:
              "--ServerApp.port=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
              "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"],
             cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        info = dirs["runtime"] / f"jpserver-{self.process.pid}.json"
+        info = dirs["runtime"] / f"jpserver-{self.process.pid}.json"  # written once the server listens
         deadline = time.monotonic() + 60
-        while not info.exists() or not info.read_text().strip():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"JupyterLab did not start; its log:\n{(self.home / 'server.log').read_text()}")
-            time.sleep(0.1)
-        self.port = json.loads(info.read_text())["port"]
+        while self.port is None:
+            try:
+                self.port = json.loads(info.read_text())["port"]
+            except (OSError, ValueError):  # not written yet, or half-written
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__(None, None, None)
+                    raise RuntimeError(f"JupyterLab did not start; its log:\n{(self.home / 'server.log').read_text()}")
+                time.sleep(0.1)
         return self
 
     def url(self, path: str = "lab") -> str:
-        sep = "&" if "?" in path else "?"
-        return f"http://127.0.0.1:{self.port}/{path}{sep}token={self.token}"
-
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(self.url(f"api/{path}"), method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        """The address of `path` on this server, with its token."""
+        return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
 
     def processes(self) -> list[psutil.Process]:
         """The server and every process it started (kernels), while they run."""
@@ -90,7 +88,7 @@ class LabServer:
         self.stopped = self.processes()
         if self.process.poll() is None:
             try:
-                self.api("shutdown", "POST")
+                urllib.request.urlopen(urllib.request.Request(self.url("api/shutdown"), method="POST"), timeout=10)
             except (OSError, ValueError):  # not answering, or never got a port
                 self.process.terminate()
         try:
