@@ -11,10 +11,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab import LabServer, chromium
-from tiny import TINY
 from mnist_hw.data import has_mnist, mnist_root
 from mnist_hw.runs import NOTEBOOKS
+
+from lab import LabServer, chromium
+from tiny import TINY
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
                                 "MNIST_HW_CHROMIUM to a Chromium binary)")
