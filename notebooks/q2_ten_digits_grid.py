@@ -148,7 +148,7 @@ with run.phase("grid"):
     grid, curves = run_sweep(configs, lambda s: splits, out_features=10, lockstep=lockstep, workers=parallel,
                              store=run.rows("results", KEY), curves_store=run.rows("curves", [*KEY, "epoch"]))
 shown = grid.drop(columns=["seed", "epochs", "schedule"])
-shown.style.apply(highlight_best, axis=None, by="optimizer", score="val_acc").format(precision=2)
+shown.style.set_uuid("grid").apply(highlight_best, axis=None, by="optimizer", score="val_acc").format(precision=2)
 
 # %%
 ok = grid[~grid.diverged]  # a diverged model (non-finite loss) has no accuracy to compare
