@@ -43,7 +43,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from mnist_hw.checks import MAX_SEED, Each, Int, Number, largest_N
+from mnist_hw.checks import largest_N
+from mnist_hw.validation import MAX_SEED, Each, Int, Number
 from mnist_hw.data import Splits, generator
 from mnist_hw.imbalance import Imbalanced, dropped_ones, load_imbalanced
 from mnist_hw.metrics import Confusion, prior_f1, prior_f1_interval

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor, nn
 
-from .checks import require_choice, require_positive_int
+from .validation import require_choice, require_positive_int
 
 
 class Activation:

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .data import Split, generator, minibatches
 from .losses import CrossEntropy, LossGrad
 from .models import MLPStack, check_activation
-from .checks import require_choice, require_positive_int
+from .validation import require_choice, require_positive_int
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("sgd", "adam")
