@@ -10,7 +10,7 @@ from mnist_hw import remedies
 from mnist_hw.data import Split
 from mnist_hw.imbalance import build, distort, max_N, sparsify
 from mnist_hw.losses import AutogradLoss, CrossEntropy, Mixed, focal
-from mnist_hw.remedies import (KEY, METHODS, chi2_quantile, factors, gap_threshold, run_methods, sweep, train_augmented,
+from mnist_hw.remedies import (KEY, METHODS, scale_upper_bound, factors, gap_threshold, run_methods, sweep, train_augmented,
                               train_autoencoder, train_centroid)
 from mnist_hw.results import mean_std
 from mnist_hw.training import TrainConfig
@@ -115,8 +115,9 @@ def test_gap_threshold_at_a_confidence_level_assumes_a_heavier_tail():
 
 @pytest.mark.parametrize("p, dof, table", [(0.05, 20, 10.851), (0.05, 50, 34.764), (0.05, 100, 77.929),
                                            (0.01, 100, 70.065), (0.95, 100, 124.342), (0.05, 200, 168.279)])
-def test_chi2_quantile_matches_tabulated_values(p, dof, table):
-    assert abs(chi2_quantile(p, dof) / table - 1) < 1e-3
+def test_scale_bound_uses_tabulated_chi2_quantiles(p, dof, table):
+    # the bound is 2k * mean / chi2_{1-level}(2k): with mean 1 and dof = 2k it is dof / the tabulated quantile
+    assert scale_upper_bound(1.0, dof // 2, level=1 - p) == pytest.approx(dof / table, rel=1e-4)
 
 
 def test_an_ensemble_scores_one_mean_margin_from_differently_initialised_models():
