@@ -1,23 +1,40 @@
+import threading
+
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mnist_hw.data import Split, generator, minibatches
+from mnist_hw import classic, sweeps
+from mnist_hw.data import Split
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.results import RowStore
 from mnist_hw.sweeps import KEY, run_sweep, train_group
 from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
 
 
-def test_unknown_or_absent_device_is_a_clear_error():
+@pytest.fixture
+def machine(monkeypatch):
+    """have(cuda=..., mps=...): pretend this machine has (or lacks) those devices, whatever it really has."""
+    def have(cuda: bool, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    return have
+
+
+def test_unknown_or_absent_device_is_a_clear_error(machine):
     with pytest.raises(ValueError, match="device: .tpu. is not allowed"):
         resolve_device("tpu")
+    machine(cuda=False, mps=False)
     for name in ("cuda", "mps"):
-        available = torch.cuda.is_available() if name == "cuda" else torch.backends.mps.is_available()
-        if not available:
-            with pytest.raises(RuntimeError, match="not available"):
-                resolve_device(name)
+        with pytest.raises(RuntimeError, match=rf"device '{name}' is not available on this machine \(available: \['cpu'\]\)"):
+            resolve_device(name)
+    assert resolve_device("auto") == resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("cuda,mps,picked", [(True, True, "cuda"), (False, True, "mps"), (True, False, "cuda")])
+def test_auto_picks_cuda_then_mps_then_cpu(machine, cuda, mps, picked):
+    machine(cuda=cuda, mps=mps)
+    assert resolve_device("auto") == torch.device(picked) and resolve_device(picked) == torch.device(picked)
 
 
 @pytest.mark.parametrize("field,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0), ("hidden", 2.5),
@@ -45,24 +62,13 @@ def test_optimizers_match_torch(name, cls, direct):
     torch.testing.assert_close(stack.params, ref.detach())
 
 
-def torch_reference(model, train, batch_size, epochs, lr, seed):
-    """The textbook loop: torch.optim.Adam + autograd on the same seeded minibatch stream."""
-    opt, gen = torch.optim.Adam(model.parameters(), lr=lr), generator(seed, "shuffle")
-    for _ in range(epochs):
-        for idx in minibatches(len(train), batch_size, gen):
-            opt.zero_grad()
-            F.cross_entropy(model(train.x[idx]), train.y[idx]).backward()
-            opt.step()
-    return model
-
-
 def test_fit_matches_plain_pytorch_training(blobs):
     train = Split(*blobs)
     model = seeded(3, SimpleMLP, 20, 6, 3, "sigmoid")
     stack = MLPStack([model])
     fit(stack, train, epochs=3, batch_size=16, lr=0.01, seed=3)
-    ref = torch_reference(model, train, 16, 3, 0.01, 3)
-    torch.testing.assert_close(stack.to_models()[0].fc1.weight, ref.fc1.weight, rtol=1e-5, atol=1e-6)
+    classic.train(model, train, epochs=3, batch_size=16, lr=0.01, seed=3)  # torch.optim.Adam + autograd, same batches
+    torch.testing.assert_close(stack.to_models()[0].fc1.weight, model.fc1.weight, rtol=1e-5, atol=1e-6)
 
 
 def trained_alone(config, split, dtype=torch.float32):
@@ -212,18 +218,27 @@ def test_sweep_with_workers_trains_the_same_models_and_restores_threads(splits, 
     assert len(store.done()) == len(configs)  # every group's rows stored once, whichever finished first
 
 
-def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path):
-    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
+def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path, monkeypatch):
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16))]  # two groups
+    stored = threading.Event()
 
-    def load(seed):
-        if seed == 1:
+    class Signalling(RowStore):
+        def append(self, rows):
+            super().append(rows)
+            stored.set()
+
+    def train_group(group, *args):
+        if group[0].seed == 1:  # fails once the other group's rows are stored, so which finished first is fixed
+            assert stored.wait(20)
             raise RuntimeError("disk gone")
-        return splits
+        return real(group, *args)
 
-    store = stores(tmp_path)[0]
+    real = sweeps.train_group
+    monkeypatch.setattr(sweeps, "train_group", train_group)
+    store = Signalling(tmp_path / "r.csv", KEY)
     with pytest.raises(RuntimeError, match="disk gone"):
-        run_sweep(configs, load, 3, store=store, progress=False, workers=2)
-    assert set(store.done().seed) <= {0, 2}  # finished groups are kept; the failed one is not stored
+        run_sweep(configs, lambda seed: splits, 3, store=store, progress=False, workers=2)
+    assert list(store.done().seed) == [0]  # the finished group is kept; the failed one is not stored
 
 
 def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
