@@ -114,8 +114,8 @@ class PCA:
             raise ValueError(f"k={self.k} exceeds the {x.shape[1]} input dimensions")
         self.mean = x.mean(0)
         centred = x - self.mean
-        # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: same subspace,
-        # and for MNIST (n = 48 000, d = 784) about 20x faster on a CPU. eigh sorts eigenvalues ascending.
+        # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: the same subspace from a
+        # much smaller problem when n >> d (README, Benchmark). eigh sorts eigenvalues ascending.
         _, vectors = torch.linalg.eigh((centred.t() @ centred).cpu())  # a d x d problem; mps has no eigh
         self.components = vectors[:, -self.k:].flip(1).t().contiguous().to(x.device)
         return self
@@ -148,20 +148,14 @@ def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.M
 
 
 class MLPStack:
-    """M SimpleMLPs trained in lockstep with hand-derived gradients, on one or several minibatch streams.
+    """M SimpleMLPs trained in lockstep with a hand-derived backward pass, on one or several minibatch streams.
 
-    With `streams=S` the M = S*K models are stream-major (model i reads stream i // K) and every stream holds
-    the same architectures in the same order, typically the same configurations under S seeds. The hidden
-    units of a stream's models form one wide first layer (grouped by activation, so each activation applies to
-    one contiguous block), and the hidden layer of all streams is one batched matrix product. For the output
-    layer every model's units are gathered into a slot of the stack's largest width, zero-padded, so all M
-    output layers are one batched product over models. A model's output layer then costs the largest width,
-    never M (no block-diagonal mask), no NaN of a diverged model leaks into another through a 0 * NaN, and a
-    step is a fixed handful of ops whatever the mix of widths and activations (one product per width group
-    costs several small ops per group: a stack of 8 distinct models was slower than the old dense block).
-    The backward pass is written out because autograd's per-node overhead dominates a 784-h-2 model at batch
-    size 2 (tests check it against autograd). All parameters live in one flat buffer (`params`, gradients in
-    `grad`), so an optimizer step is one fused kernel.
+    Why: a step of many small models costs a fixed handful of batched products instead of M autograd graphs.
+    With `streams=S` the M = S*K models are stream-major (model i reads stream i // K), every stream holding the
+    same architectures in the same order. A stream's hidden units form one wide first layer (grouped by
+    activation); each model's output layer reads its own units, gathered into a zero-padded slot of the largest
+    width, so its cost never grows with M and no NaN of a diverged model reaches another. All parameters live in
+    one flat buffer (`params`, gradients in `grad`), so an optimizer step is one fused kernel.
     """
 
     def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu", streams: int = 1):
@@ -263,8 +257,8 @@ class MLPStack:
         h = torch.baddbmm(p.b1.unsqueeze(1), x, p.W1.transpose(1, 2))
         a = self._per_kind(lambda act, h: act.forward(h), h)
         # (M, W+1, B): one slot per model, gathered as rows of a^T (the cat writes a^T contiguous, so the
-        # gather copies whole rows). Outputs are computed transposed, W2 @ slots, because bmm of
-        # (B, W+1) @ (W+1, O) with these strides takes ~10x longer (measured).
+        # gather copies whole rows). Outputs are computed transposed, W2 @ slots: bmm of (B, W+1) @ (W+1, O) with
+        # these strides is much slower (README, Benchmark).
         appended = torch.cat([a.transpose(1, 2), self._appended[:, None].expand(len(a), 2, a.shape[1])], 1)
         slots = appended.index_select(1, self._gather).view(len(self), p.W2.shape[2], -1)
         pre = torch.bmm(p.W2, slots).permute(2, 0, 1).contiguous()  # (B, M, O)

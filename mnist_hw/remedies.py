@@ -38,7 +38,7 @@ class Scored:
     threshold: Tensor
     seconds: float
 
-    def predict(self, x: Tensor) -> Tensor:
+    def classify(self, x: Tensor) -> Tensor:
         """0/1 predictions (n, M)."""
         return (self.score(x) > self.threshold.to(x.device)).long()
 
@@ -59,7 +59,7 @@ def factors(N: int, train_y: Tensor) -> dict[str, float]:
     return dict(zip(FACTORS, (1.0, N / 10, N / 2, (len(train_y) - n1) / n1)))
 
 
-def _stack(seed: int, hidden: int, activation: str, count: int, device: torch.device, streams: int = 1) -> MLPStack:
+def _seeded_stack(seed: int, hidden: int, activation: str, count: int, device: torch.device, streams: int = 1) -> MLPStack:
     """`count` 784-hidden-2 MLPs all initialised from `seed`, as they would be alone (on `streams` streams)."""
     return MLPStack([seeded(seed, SimpleMLP, 784, hidden, 2, activation) for _ in range(count)], device, streams)
 
@@ -81,7 +81,7 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
     'threshold' is the baseline's model with its threshold moved to the highest score of a validation "0"."""
     train, val = data.splits.train, data.splits.val
     ce, n_focal = heads(data, methods), int("focal" in methods)
-    stack = _stack(cfg.seed, cfg.hidden, cfg.activation, len(ce) + n_focal, train.x.device)
+    stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ce) + n_focal, train.x.device)
     loss = Mixed([(CrossEntropy(torch.tensor([h.class_weight for h in ce]), torch.tensor([h.offset for h in ce])), len(ce)),
                   (AutogradLoss(focal), n_focal)])
     seconds = fit_config(stack, train, cfg, loss=loss).seconds
@@ -102,7 +102,7 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     (what torch's WeightedRandomSampler does). Each factor needs its own minibatch stream, so the models train
     as the streams of one stack, each initialised and shuffled from cfg.seed as it would be alone."""
     train, ups = data.splits.train, factors(data.N, data.splits.train.y)
-    stack = _stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
+    stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
     ones = train.y.cpu().double()  # on the CPU: mps has no float64
     seconds = fit_config(stack, [train] * len(ups), cfg, seed=[cfg.seed] * len(ups),
                          sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
@@ -202,7 +202,7 @@ def score_rows(scored: Scored, data: Imbalanced) -> pd.DataFrame:
     and the F1 at the training prior with its 95 % interval (see metrics.prior_f1_interval)."""
     s, conf = data.splits, {}
     for split_name, split in (("train", s.train), ("val", s.val), ("test", s.test), ("full", data.full_test)):
-        pred = scored.predict(split.x)
+        pred = scored.classify(split.x)
         conf[split_name] = [Confusion.of(split.y, pred[:, m]) for m in range(pred.shape[1])]
     table = pd.DataFrame(scored.names, columns=["method", "weight"])
     table["train_time_s"] = scored.seconds

@@ -81,10 +81,9 @@ class SGD:
 class Adam:
     """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`.
 
-    Adam(fused=True) runs the kernel torch._fused_adam_, but its step() bookkeeping (hooks, checks, state
-    lookup) costs about 30 us, measured (benchmarks/bench.py, "Adam step") at more than 10 % of a batch-2
-    training step; so with `direct` the kernel is called itself where torch has it, and otherwise the public
-    optimizer is used: fused where the device supports it (nanoGPT's check), else PyTorch's default.
+    With `direct`, the fused kernel behind Adam(fused=True) is called itself where torch has it, because the
+    public step()'s bookkeeping is a large share of a batch-2 step (`make bench`, "Adam step"); elsewhere the
+    public optimizer runs, fused where the device supports it (nanoGPT's check), else PyTorch's default.
     """
 
     def __init__(self, params: Tensor, grad: Tensor, lr: float, direct: bool = True):
@@ -152,7 +151,7 @@ def _per_model(y: Tensor, per_stream: int) -> Tensor:
     return y.repeat_interleave(per_stream, dim=0).transpose(0, 1)
 
 
-def _stacked(splits: list[Split]) -> Split:
+def _join_streams(splits: list[Split]) -> Split:
     """The splits as one Split with a leading stream axis (x (S, n, ...), y (S, n))."""
     if all(s is splits[0] for s in splits):
         return Split(splits[0].x.expand(len(splits), *splits[0].x.shape), splits[0].y.expand(len(splits), *splits[0].y.shape))
@@ -179,12 +178,12 @@ def evaluate(stack: MLPStack, data: Split | Sequence[Split],
              loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
     """Per-model loss and, for class labels, accuracy and predictions (n, M); data is one Split or one per
     stream. A model with a non-finite output (a diverged model) gets NaN, not an accuracy."""
-    return _evaluate(stack, _stacked(_per_stream_splits(data, stack.streams, "data")), loss)
+    return _evaluate(stack, _join_streams(_per_stream_splits(data, stack.streams, "data")), loss)
 
 
 @torch.no_grad()
 def _evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], LossGrad]) -> dict[str, Tensor]:
-    """evaluate on data already stacked per stream (see _stacked)."""
+    """evaluate on data already joined on a leading stream axis (see _join_streams)."""
     out = predict(stack, data.x)
     result = {"loss": _stream_losses(loss, out, data.y, stack.streams)[0].cpu()}
     if data.y.dtype == torch.long:
@@ -203,7 +202,7 @@ def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: i
     row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
     rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
     for block in order.split(rows):
-        # index_select, not t[index]: the same copy, measured 5x faster on the CPU (24 vs 120 us for 256 rows)
+        # index_select, not t[index]: the same copy, several times faster on the CPU (README, Benchmark)
         x, y = (t.index_select(0, block.view(-1)).unflatten(0, block.shape) for t in (table.x, table.y))
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             yield xb.transpose(0, 1), yb.transpose(0, 1)
@@ -231,7 +230,7 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
     trains = _per_stream_splits(train, S, "train")
     weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")  # e.g. one resampling factor per stream
     # stacked once: every epoch's evaluation reads the same validation data
-    vals = _stacked(_per_stream_splits(val, S, "val")) if val is not None and len(val) else None
+    vals = _join_streams(_per_stream_splits(val, S, "val")) if val is not None and len(val) else None
     opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
     gens = [generator(s, "shuffle") for s in seeds]
     # All streams' samples in one table, so a step gathers every stream's minibatch with one index.

@@ -35,7 +35,7 @@ from mnist_hw.metrics import Confusion, clopper_pearson, prior_f1_interval
 from mnist_hw.models import SimpleMLP
 from mnist_hw.checks import ParameterGuard, check_q3
 from mnist_hw.remedies import FACTORS, METHODS, label, ranking, representatives, sweep
-from mnist_hw.results import mean_std, pm
+from mnist_hw.results import mean_std, plus_minus
 from mnist_hw.runs import open_run
 from mnist_hw.training import TrainConfig, resolve_device
 
@@ -341,5 +341,5 @@ headline = pd.DataFrame([{"method": head, "metric": "F1 at training prior", "N":
                           "seed_std": rows.f1_prior.std(), "seeds": len(rows), "interval_lo": rows.f1_prior_lo.mean(),
                           "interval_hi": rows.f1_prior_hi.mean()}])
 run.save_table(headline, "headline", index=False)
-run.finish(headline=f"{head}: F1 at the training prior {pm(rows.f1_prior.mean(), rows.f1_prior.std(), 3)} at N={large} "
+run.finish(headline=f"{head}: F1 at the training prior {plus_minus(rows.f1_prior.mean(), rows.f1_prior.std(), 3)} at N={large} "
                     f"(95 % interval [{rows.f1_prior_lo.mean():.2f}, {rows.f1_prior_hi.mean():.2f}])")

@@ -151,7 +151,7 @@ def test_centroid_scores_the_nearer_mean():
     d = build(toy(100, 100), toy(20, 20), 5, seed=0)
     scored = train_centroid(d)
     c0, c1 = (d.splits.train.x[d.splits.train.y == c].mean(0) for c in (0, 1))
-    assert scored.predict(torch.stack([c0, c1]))[:, 0].tolist() == [0, 1]
+    assert scored.classify(torch.stack([c0, c1]))[:, 0].tolist() == [0, 1]
 
 
 class MemoryStore:
