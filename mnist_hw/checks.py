@@ -22,9 +22,10 @@ import torch
 
 from .data import CLASS_COUNTS
 from .imbalance import max_N
-from .models import ACTIVATIONS
+from .activations import ACTIVATIONS
 from .remedies import METHODS
-from .training import DEVICES, OPTIMIZERS, SCHEDULES, resolve_device
+from .optim import OPTIMIZERS, SCHEDULES
+from .training import DEVICES, resolve_device
 from .validation import MAX_SEED, Choice, Each, Flag, Folder, Int, Number, ParameterGuard, Rules, Text
 
 __all__ = ["MAX_EXAMPLES", "MAX_SEED", "ParameterGuard", "Q1", "Q2", "Q3", "Q4", "check_q1", "check_q2", "check_q3",

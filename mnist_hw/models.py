@@ -8,60 +8,8 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor, nn
 
-from .validation import require_choice, require_positive_int
-
-
-class Activation:
-    """An elementwise nonlinearity: its forward and its derivative, side by side (as micrograd keeps them)."""
-
-    name: str
-    module: type[nn.Module]  # the nn.Module a SimpleMLP holds, so models print like any PyTorch model
-
-    def forward(self, h: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        """d a / d h, given the input h and the output a = forward(h) (whichever is cheaper to use)."""
-        raise NotImplementedError
-
-
-class Sigmoid(Activation):
-    name, module = "sigmoid", nn.Sigmoid
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.sigmoid(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return a * (1 - a)
-
-
-class ReLU(Activation):
-    name, module = "relu", nn.ReLU
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.relu(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return torch.sign(a)  # 1 where h > 0, else 0: a = max(h, 0) is positive exactly there
-
-
-class Tanh(Activation):
-    name, module = "tanh", nn.Tanh
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.tanh(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return 1 - a * a
-
-
-ACTIVATIONS: dict[str, Activation] = {act.name: act for act in (Sigmoid(), ReLU(), Tanh())}
-
-
-def check_activation(name: str | None, allow_none: bool = False) -> None:
-    """Raise a ValueError naming the allowed activations if `name` is not one of them."""
-    if not (name is None and allow_none):
-        require_choice("activation", name, sorted(ACTIVATIONS))
+from .activations import ACTIVATIONS, Activation, check_activation
+from .validation import require_positive_int
 
 
 class SimpleMLP(nn.Module):
@@ -159,6 +107,15 @@ class MLPStack:
     """
 
     def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu", streams: int = 1):
+        self._describe(models, streams)
+        self.units, self.kinds = _hidden_layout(self.hidden[:self.per_stream], self.activations[:self.per_stream])
+        dtype = models[0].fc1.weight.dtype
+        self._index_slots(device, dtype)
+        self._allocate(device, dtype)
+        self._copy_in(models)
+
+    def _describe(self, models: Sequence[SimpleMLP], streams: int) -> None:
+        """Check that the models can share a stack and record their shapes: sizes, widths, activations, streams."""
         require_positive_int("streams", streams)
         if not models:
             raise ValueError("MLPStack needs at least one model")
@@ -177,24 +134,16 @@ class MLPStack:
                              f"order, got {[arch[s * K:(s + 1) * K] for s in range(S)]}")
         self.streams, self.per_stream = S, K
         self.hidden, self.activations = [h for h, _ in arch], [a for _, a in arch]
-        self.units: list[slice] = [slice(0)] * K  # each model's hidden units within its stream
-        self.kinds: list[tuple[Activation, slice]] = []  # each activation's contiguous block of units
-        start = 0
-        for k in sorted(range(K), key=lambda k: self.activations[k]):
-            self.units[k] = slice(start, start + self.hidden[k])
-            act = ACTIVATIONS[self.activations[k]]
-            if self.kinds and self.kinds[-1][0] is act:
-                self.kinds[-1] = (act, slice(self.kinds[-1][1].start, self.units[k].stop))
-            else:
-                self.kinds.append((act, self.units[k]))
-            start = self.units[k].stop
-        D, O, U, W = self.in_features, self.out_features, start, max(self.hidden[:K])
-        dtype = first.fc1.weight.dtype
-        # Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1
-        # whose weight is the bias (so the bias and its gradient come with the matrix products). Slot input
-        # k*(W+1) + w is column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1)
-        # appended.
-        # The padding stays zero in training: its input is exactly 0, so its gradient is too.
+
+    def _index_slots(self, device: torch.device | str, dtype: torch.dtype) -> None:
+        """The gather (hidden units -> output-layer slots) and scatter (back) indices.
+
+        Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1 whose
+        weight is the bias (so the bias and its gradient come with the matrix products). Slot input k*(W+1) + w is
+        column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1) appended. The padding
+        stays zero in training: its input is exactly 0, so its gradient is too.
+        """
+        K, U, W = self.per_stream, self.units_per_stream, self.width
         gather = torch.full((K, W + 1), U)
         gather[:, W] = U + 1
         for k, units in enumerate(self.units):
@@ -205,7 +154,11 @@ class MLPStack:
         scatter = torch.empty(U, dtype=torch.long)
         scatter[gather[inputs]] = inputs  # unit u is slot input scatter[u]: the inverse, for the backward
         self._gather, self._scatter = gather.to(device), scatter.to(device)
-        shapes = [(S, U, D), (S, U), (S * K, O, W + 1)]
+
+    def _allocate(self, device: torch.device | str, dtype: torch.dtype) -> None:
+        """The flat parameter and gradient buffers, and their W1 / b1 / W2 views (`_p`, `_g`)."""
+        shapes = [(self.streams, self.units_per_stream, self.in_features), (self.streams, self.units_per_stream),
+                  (len(self), self.out_features, self.width + 1)]
         # Rounded up to whole cache lines: the fused Adam kernel runs a scalar tail loop (rounding differently
         # from its vector loop) on the buffer's last partial vector, which would single out the last model.
         numel = -(-sum(torch.Size(s).numel() for s in shapes) // 64) * 64
@@ -213,10 +166,23 @@ class MLPStack:
         self.grad = torch.zeros(numel, device=device, dtype=dtype)
         self._p, self._g = (SimpleNamespace(**dict(zip(("W1", "b1", "W2"), _views(buffer, shapes))))
                             for buffer in (self.params, self.grad))
-        with torch.no_grad():
-            for i, model in enumerate(models):
-                for mine, theirs in zip(self._model(self._p, i), model.parameters()):
-                    mine.copy_(theirs)
+
+    @torch.no_grad()
+    def _copy_in(self, models: Sequence[SimpleMLP]) -> None:
+        """Each model's weights into its views of the buffer."""
+        for i, model in enumerate(models):
+            for mine, theirs in zip(self._model(self._p, i), model.parameters()):
+                mine.copy_(theirs)
+
+    @property
+    def units_per_stream(self) -> int:
+        """U: the hidden units of one stream's models together."""
+        return sum(self.hidden[:self.per_stream])
+
+    @property
+    def width(self) -> int:
+        """W: the widest hidden layer, the size of every model's output-layer slot (before the bias input)."""
+        return max(self.hidden[:self.per_stream])
 
     def _model(self, layout: SimpleNamespace, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Views of model i's (fc1.weight, fc1.bias, fc2.weight, fc2.bias) in the params or grad layout."""
@@ -302,3 +268,20 @@ def _views(buffer: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
         out.append(buffer[offset:offset + n].view(shape))
         offset += n
     return out
+
+
+def _hidden_layout(hidden: list[int], activations: list[str]) -> tuple[list[slice], list[tuple[Activation, slice]]]:
+    """Each model's slice of a stream's hidden units, and each activation's contiguous block of them: models are
+    laid out grouped by activation, so an activation applies to one block."""
+    units: list[slice] = [slice(0)] * len(hidden)
+    kinds: list[tuple[Activation, slice]] = []
+    start = 0
+    for k in sorted(range(len(hidden)), key=lambda k: activations[k]):
+        units[k] = slice(start, start + hidden[k])
+        act = ACTIVATIONS[activations[k]]
+        if kinds and kinds[-1][0] is act:
+            kinds[-1] = (act, slice(kinds[-1][1].start, units[k].stop))
+        else:
+            kinds.append((act, units[k]))
+        start = units[k].stop
+    return units, kinds

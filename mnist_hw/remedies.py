@@ -21,7 +21,7 @@ from .imbalance import Imbalanced, distort, load_imbalanced
 from .losses import MSE, AutogradLoss, CrossEntropy, Mixed, focal, margin
 from .metrics import Confusion, prior_f1, prior_f1_interval
 from .models import Autoencoder, MLPStack, SimpleMLP, seeded
-from .training import TrainConfig, fit_config, predict, synchronize
+from .training import TrainConfig, fit, predict, synchronize
 
 STACKED = ("baseline", "weighted", "logit_adjusted", "focal", "threshold")  # CE-family: one lockstep stack
 METHODS = STACKED + ("resampled", "augmented", "augmented_gap", "centroid", "autoencoder")
@@ -84,7 +84,7 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
     stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ce) + n_focal, train.x.device)
     loss = Mixed([(CrossEntropy(torch.tensor([h.class_weight for h in ce]), torch.tensor([h.offset for h in ce])), len(ce)),
                   (AutogradLoss(focal), n_focal)])
-    seconds = fit_config(stack, train, cfg, loss=loss).seconds
+    seconds = fit(stack, train, cfg.options, loss=loss).seconds
     names = [(h.method, h.weight) for h in ce] + [("focal", "1")] * n_focal
     columns, thresholds = list(range(len(names))), [0.0] * len(names)
     if "threshold" in methods:  # the baseline is column 0 whenever 'threshold' is asked for
@@ -104,8 +104,8 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     train, ups = data.splits.train, factors(data.N, data.splits.train.y)
     stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
     ones = train.y.cpu().double()  # on the CPU: mps has no float64
-    seconds = fit_config(stack, [train] * len(ups), cfg, seed=[cfg.seed] * len(ups),
-                         sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
+    seconds = fit(stack, [train] * len(ups), dataclasses.replace(cfg.options, seed=[cfg.seed] * len(ups)),
+                  sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
     # every stream's model scores the same inputs; the stack's time is shared by its models
     return [Scored([("resampled", label)], lambda x, m=m: margin(predict(stack, x))[:, m:m + 1], torch.zeros(1),
                    seconds / len(ups)) for m, label in enumerate(ups)]
@@ -127,7 +127,7 @@ def train_augmented(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str] =
     # `ensemble` models in one lockstep stack (the first initialised from cfg.seed, as alone), their margins averaged
     inits = [cfg.seed] + [int(torch.randint(2**62, (1,), generator=generator(cfg.seed, f"ensemble-{j}"))) for j in range(1, ensemble)]
     stack = MLPStack([seeded(s, SimpleMLP, 784, hidden, 2, cfg.activation) for s in inits], train.x.device)
-    fit_config(stack, grown, cfg)
+    fit(stack, grown, cfg.options)
     score = lambda x: margin(predict(stack, x)).mean(1, keepdim=True)
     thresholds = {"augmented": 0.0}
     if "augmented_gap" in methods:
@@ -192,7 +192,7 @@ def train_autoencoder(zeros: Split, val_zeros: Split, cfg: TrainConfig, hidden: 
     flagged above the `quantile` of the validation "0"s' errors. It never sees a "1", so it is the same for every N."""
     pixels = lambda x: x * STD + MEAN  # the sigmoid output reconstructs pixels on the [0, 1] scale
     stack = MLPStack([seeded(cfg.seed, Autoencoder, hidden, cfg.activation)], zeros.x.device)
-    seconds = fit_config(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE()).seconds
+    seconds = fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg.options, loss=MSE()).seconds
     error = lambda x: (predict(stack, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
     return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].cpu().quantile(quantile).view(1), seconds)
 

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .data import Splits
 from .results import RowStore, identities
 from .models import MLPStack, SimpleMLP, seeded
-from .training import TrainConfig, evaluate, fit_config
+from .training import TrainConfig, evaluate, fit
 
 KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
@@ -55,8 +55,9 @@ def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_featu
     device, in_features = data[0].train.x.device, data[0].train.x.shape[1]
     models = [seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs]
     stack = MLPStack(models, device, streams=len(streams))
-    history = fit_config(stack, [d.train for d in data], configs[0], seed=[s[0].seed for s in streams],
-                         val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
+    options = dataclasses.replace(configs[0].options, seed=[s[0].seed for s in streams])
+    history = fit(stack, [d.train for d in data], options,
+                  val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds

@@ -37,7 +37,7 @@ from mnist_hw.losses import MSE
 from mnist_hw.models import PCA, Autoencoder, MLPStack, seeded
 from mnist_hw.plots import image_pairs, learning_curves
 from mnist_hw.runs import open_run
-from mnist_hw.training import TrainConfig, fit_config, predict, resolve_device
+from mnist_hw.training import TrainConfig, fit, predict, resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -101,7 +101,7 @@ pd.Series({"architecture": f"784-{hidden}-784", "hidden activation": activation,
 # %%
 stack = MLPStack([model], dev)
 with run.phase("train"):
-    history = fit_config(stack, Split(splits.train.x, splits.train.x), config, loss=MSE(), val=Split(splits.val.x, splits.val.x))
+    history = fit(stack, Split(splits.train.x, splits.train.x), config.options, loss=MSE(), val=Split(splits.val.x, splits.val.x))
 diverged = bool(history.diverged[0])  # a non-finite loss stopped the model: no MSE, no analysis of its numbers
 curves = history.curves.drop(columns="model")
 run.save_table(curves, "curves", index=False)

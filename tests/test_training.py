@@ -9,7 +9,8 @@ from mnist_hw.data import Split
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.results import RowStore
 from mnist_hw.sweeps import KEY, run_sweep, train_group
-from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
+from mnist_hw.optim import Adam, make_optimizer
+from mnist_hw.training import FitOptions, TrainConfig, evaluate, fit, predict, resolve_device
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_fit_matches_plain_pytorch_training(blobs):
     train = Split(*blobs)
     model = seeded(3, SimpleMLP, 20, 6, 3, "sigmoid")
     stack = MLPStack([model])
-    fit(stack, train, epochs=3, batch_size=16, lr=0.01, seed=3)
+    fit(stack, train, FitOptions(epochs=3, batch_size=16, lr=0.01, seed=3))
     classic.train(model, train, epochs=3, batch_size=16, lr=0.01, seed=3)  # torch.optim.Adam + autograd, same batches
     torch.testing.assert_close(stack.to_models()[0].fc1.weight, model.fc1.weight, rtol=1e-5, atol=1e-6)
 
@@ -74,7 +75,7 @@ def test_fit_matches_plain_pytorch_training(blobs):
 def trained_alone(config, split, dtype=torch.float32):
     model = seeded(config.seed, SimpleMLP, 20, config.hidden, 3, config.activation).to(dtype)
     stack = MLPStack([model])
-    fit(stack, split, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed)
+    fit(stack, split, config.options)
     return stack.to_models()[0]
 
 
@@ -83,7 +84,7 @@ def test_lockstep_equals_training_alone(splits):
                for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]]
     together, _ = train_group(configs, splits, 3)
     stack = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation) for c in configs])
-    fit(stack, splits.train, epochs=2, batch_size=8, lr=0.01, seed=1)
+    fit(stack, splits.train, FitOptions(epochs=2, batch_size=8, lr=0.01, seed=1))
     for c, lock in zip(configs, stack.to_models()):
         for p, q in zip(lock.parameters(), trained_alone(c, splits.train).parameters()):
             torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
@@ -103,7 +104,7 @@ def test_streams_equal_training_alone_in_float64(splits):
     def trained(streams):
         models = [seeded(c.seed, SimpleMLP, 20, c.hidden, 3, c.activation).double() for cs in streams for c in cs]
         stack = MLPStack(models, streams=len(streams))
-        fit(stack, [data[c[0].seed - 1] for c in streams], epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams])
+        fit(stack, [data[c[0].seed - 1] for c in streams], FitOptions(epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams]))
         return stack.to_models()
 
     both = trained(configs)
@@ -131,7 +132,7 @@ def test_diverged_models_are_marked_and_get_no_accuracy(splits):
     with torch.no_grad():
         models[1].fc1.weight[0, 0] = float("inf")
     stack = MLPStack(models)
-    history = fit(stack, splits.train, epochs=2, batch_size=16, val=splits.val)
+    history = fit(stack, splits.train, FitOptions(epochs=2, batch_size=16), val=splits.val)
     assert history.diverged.tolist() == [False, True, False] and history.curves.epoch.max() == 2
     accuracy = evaluate(stack, splits.val)["accuracy"]
     assert accuracy[1].isnan() and accuracy[[0, 2]].isfinite().all()
@@ -140,18 +141,18 @@ def test_diverged_models_are_marked_and_get_no_accuracy(splits):
 
 def test_fit_stops_when_every_model_diverged(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)])
-    history = fit(stack, splits.train, epochs=5, batch_size=16, optimizer="sgd", lr=1e30)
+    history = fit(stack, splits.train, FitOptions(epochs=5, batch_size=16, optimizer="sgd", lr=1e30))
     assert history.diverged.all() and history.curves.epoch.max() < 5
 
 
 def test_fit_rejects_mismatched_streams(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)] * 2, streams=2)
     with pytest.raises(ValueError, match="seed must be an int or a list of 2"):
-        fit(stack, splits.train, epochs=1, batch_size=8, seed=[0, 1, 2])
+        fit(stack, splits.train, FitOptions(epochs=1, batch_size=8, seed=[0, 1, 2]))
     with pytest.raises(ValueError, match="train must be one Split or a list of 2"):
-        fit(stack, [splits.train] * 3, epochs=1, batch_size=8)
+        fit(stack, [splits.train] * 3, FitOptions(epochs=1, batch_size=8))
     with pytest.raises(ValueError, match="equal lengths"):
-        fit(stack, [splits.train, splits.val], epochs=1, batch_size=8)
+        fit(stack, [splits.train, splits.val], FitOptions(epochs=1, batch_size=8))
 
 
 def test_fit_is_reproducible_and_learns(blobs):
@@ -159,7 +160,7 @@ def test_fit_is_reproducible_and_learns(blobs):
     runs = []
     for _ in range(2):
         stack = MLPStack([seeded(0, SimpleMLP, 20, 8, 3)])
-        history = fit(stack, train, epochs=5, batch_size=16, lr=0.01, seed=0, val=train)
+        history = fit(stack, train, FitOptions(epochs=5, batch_size=16, lr=0.01, seed=0), val=train)
         runs.append(stack.params.clone())
     assert torch.equal(*runs)
     assert evaluate(stack, train)["accuracy"][0] > 0.95
