@@ -34,7 +34,9 @@ from mnist_hw.imbalance import load_imbalanced
 from mnist_hw.metrics import Confusion, clopper_pearson, prior_f1_interval
 from mnist_hw.models import SimpleMLP
 from mnist_hw.checks import ParameterGuard, check_q3
-from mnist_hw.remedies import FACTORS, METHODS, label, ranking, representatives, sweep
+from mnist_hw.remedies import FACTORS
+from mnist_hw.remedy_scores import label, ranking, representatives
+from mnist_hw.remedy_sweep import KEY, sweep
 from mnist_hw.results import mean_std, plus_minus
 from mnist_hw.runs import open_run
 from mnist_hw.training import TrainConfig, resolve_device
@@ -87,7 +89,7 @@ counts.T
 # %%
 with run.phase("train"):
     results = sweep(N_list, seeds, methods, cfg, ae_hidden=ae_hidden, ae_quantile=ae_quantile, aug_hidden=aug_hidden,
-                    root=data_root or None, device=dev, store=run.rows("results", ["N", "seed", "method", "weight"]))
+                    root=data_root or None, device=dev, store=run.rows("results", KEY))
 results["label"] = label(results)
 # the seed report's row-by-row layout (N, weight, times, accuracies, F1) stays available as a CSV
 seed_columns = ["train_time_s", "train_acc", "val_acc", "test_acc", "full_acc", "f1_val", "f1_test", "f1_full", "f1_prior"]
