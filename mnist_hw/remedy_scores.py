@@ -62,3 +62,19 @@ def ranking(results: pd.DataFrame) -> pd.DataFrame:
         "f1_prior_lo": largest.f1_prior_lo.mean(), "f1_prior_hi": largest.f1_prior_hi.mean(),
         "test_fp": largest.fp_full.mean(), "f1_full": largest.f1_full.mean()})
     return table.sort_values(["validation_f1", "validation_f1_mean"], ascending=False, na_position="last").reset_index()
+
+
+PROPOSAL = "augmented_gap"  # the notebook's proposal for large N, fixed by design before any result
+
+
+def headline_table(results: pd.DataFrame, rank: pd.DataFrame) -> pd.DataFrame:
+    """The run's headline (headline.csv, which mnist_hw.grade reads): the proposal's F1 at the training prior at the
+    largest N (mean, std and the mean interval ends over seeds); without the proposal, that of the validation
+    ranking's first method and weighting. Test results, reported, never used to choose."""
+    head, large = (PROPOSAL if PROPOSAL in set(results.method) else rank.iloc[0].method), results.N.max()
+    rows = results[(results.method == head) & (results.N == large)]
+    if head != PROPOSAL:
+        rows = rows[rows.weight == rank.iloc[0].weight]
+    return pd.DataFrame([{"method": head, "metric": "F1 at training prior", "N": large, "value": rows.f1_prior.mean(),
+                          "seed_std": rows.f1_prior.std(), "seeds": len(rows), "interval_lo": rows.f1_prior_lo.mean(),
+                          "interval_hi": rows.f1_prior_hi.mean()}])

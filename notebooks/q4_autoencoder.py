@@ -36,6 +36,7 @@ from mnist_hw.data import Split, generator, load_splits, pick_per_class
 from mnist_hw.losses import MSE
 from mnist_hw.models import PCA, Autoencoder, MLPStack, seeded
 from mnist_hw.plots import image_pairs, learning_curves
+from mnist_hw.reconstruction import per_image_mse, split_mse
 from mnist_hw.runs import open_run
 from mnist_hw.training import TrainConfig, fit, predict, resolve_device
 
@@ -131,12 +132,8 @@ fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 # %%
 pca = PCA(hidden).fit(splits.train.x)
 baseline = f"PCA-{hidden}"
-per_image = {name: pd.DataFrame({  # squared error averaged over the 784 pixels of each image; NaN if diverged
-    "autoencoder": np.nan if diverged else (predict(stack, s.x)[:, 0] - s.x).pow(2).mean(1).cpu().numpy(),
-    baseline: (pca.reconstruct(s.x) - s.x).pow(2).mean(1).cpu().numpy(),
-}) for name, s in named.items()}
-mse = pd.DataFrame({name: df.mean() for name, df in per_image.items()}).T
-mse.index.name = "split"
+per_image = per_image_mse(stack, pca, named, diverged)  # error averaged over the 784 pixels of each image
+mse = split_mse(per_image)
 run.save_table(mse, "results")
 mse.round(5)
 
