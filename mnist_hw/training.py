@@ -82,7 +82,7 @@ class TrainConfig:
 
     def __post_init__(self):
         require_positive_int("hidden", self.hidden)
-        self.options  # checks the training settings
+        _ = self.options  # building the FitOptions checks the training settings
         check_activation(self.activation)
 
     @property
