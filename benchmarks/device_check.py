@@ -13,9 +13,10 @@ import torch
 
 from mnist_hw.data import load_splits
 from mnist_hw.losses import CrossEntropy
-from mnist_hw.models import ACTIVATIONS, MLPStack, SimpleMLP, seeded
+from mnist_hw.activations import ACTIVATIONS
+from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.sweeps import run_sweep
-from mnist_hw.training import TrainConfig, fit, resolve_device, synchronize
+from mnist_hw.training import FitOptions, TrainConfig, fit, resolve_device, synchronize
 
 Q2_GRID = [(h, a) for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
 
@@ -47,7 +48,7 @@ def epoch_seconds(device: torch.device, splits, models, batch_size: int, streams
         train = [splits.train] * streams
         synchronize(device)
         start = time.perf_counter()
-        fit(stack, train, epochs=1, batch_size=batch_size, seed=list(range(streams)))
+        fit(stack, train, FitOptions(epochs=1, batch_size=batch_size, seed=list(range(streams))))
         synchronize(device)
         best = min(best, time.perf_counter() - start)
     return best

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Split, generator, minibatches
-from .training import learning_rate
+from .optim import learning_rate
 
 
 def train(model: nn.Module, train: Split, *, epochs: int, batch_size: int, optimizer: str = "adam", lr: float = 1e-3,

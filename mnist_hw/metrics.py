@@ -6,7 +6,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-import torch
+from scipy.stats import beta
 from torch import Tensor
 
 NAN = float("nan")
@@ -85,34 +85,16 @@ def prior_f1_interval(c: Confusion, prior: float, level: float = 0.95) -> tuple[
 
 @functools.lru_cache(maxsize=None)
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact two-sided binomial interval for a rate after k successes in n trials: the lower end is the p at
-    which P(X >= k) = (1 - level) / 2, the upper end the p at which P(X <= k) = (1 - level) / 2.
-    With k = 0 the upper end is 1 - ((1 - level) / 2) ** (1 / n), close to 3.7 / n at 95 %."""
+    """Exact two-sided binomial interval for a rate after k successes in n trials (Clopper-Pearson, from the beta
+    quantiles): 0 as the lower end when k = 0, 1 as the upper end when k = n."""
     if not (isinstance(k, int) and isinstance(n, int) and 0 <= k <= n and n > 0):
         raise ValueError(f"clopper_pearson needs integers 0 <= k <= n, n > 0; got k={k!r}, n={n!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     tail = (1 - level) / 2
-    lo = 0.0 if k == 0 else _bisect(lambda p: 1 - _binomial_cdf(k - 1, n, p) - tail)  # rises with p
-    hi = 1.0 if k == n else _bisect(lambda p: tail - _binomial_cdf(k, n, p))  # rises with p
+    lo = 0.0 if k == 0 else float(beta.ppf(tail, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - tail, k + 1, n - k))
     return lo, hi
-
-
-def _binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p), summed in log space (float64) so large n does not underflow."""
-    i = torch.arange(k + 1, dtype=torch.float64)
-    log_choose = math.lgamma(n + 1) - torch.lgamma(i + 1) - torch.lgamma(n - i + 1)
-    return torch.logsumexp(log_choose + i * math.log(p) + (n - i) * math.log1p(-p), 0).exp().item()
-
-
-def _bisect(f, lo: float = 0.0, hi: float = 1.0, steps: int = 60) -> float:
-    """The root in (lo, hi) of an increasing function f, to about 1e-18."""
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):
-            break
-        lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
-    return (lo + hi) / 2
 
 
 def show(value: float, digits: int = 3) -> str:

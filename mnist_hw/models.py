@@ -8,60 +8,8 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor, nn
 
-from .checks import require_choice, require_positive_int
-
-
-class Activation:
-    """An elementwise nonlinearity: its forward and its derivative, side by side (as micrograd keeps them)."""
-
-    name: str
-    module: type[nn.Module]  # the nn.Module a SimpleMLP holds, so models print like any PyTorch model
-
-    def forward(self, h: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        """d a / d h, given the input h and the output a = forward(h) (whichever is cheaper to use)."""
-        raise NotImplementedError
-
-
-class Sigmoid(Activation):
-    name, module = "sigmoid", nn.Sigmoid
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.sigmoid(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return a * (1 - a)
-
-
-class ReLU(Activation):
-    name, module = "relu", nn.ReLU
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.relu(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return torch.sign(a)  # 1 where h > 0, else 0: a = max(h, 0) is positive exactly there
-
-
-class Tanh(Activation):
-    name, module = "tanh", nn.Tanh
-
-    def forward(self, h: Tensor) -> Tensor:
-        return torch.tanh(h)
-
-    def derivative(self, h: Tensor, a: Tensor) -> Tensor:
-        return 1 - a * a
-
-
-ACTIVATIONS: dict[str, Activation] = {act.name: act for act in (Sigmoid(), ReLU(), Tanh())}
-
-
-def check_activation(name: str | None, allow_none: bool = False) -> None:
-    """Raise a ValueError naming the allowed activations if `name` is not one of them."""
-    if not (name is None and allow_none):
-        require_choice("activation", name, sorted(ACTIVATIONS))
+from .activations import ACTIVATIONS, Activation, check_activation
+from .validation import require_positive_int
 
 
 class SimpleMLP(nn.Module):
@@ -114,8 +62,8 @@ class PCA:
             raise ValueError(f"k={self.k} exceeds the {x.shape[1]} input dimensions")
         self.mean = x.mean(0)
         centred = x - self.mean
-        # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: same subspace,
-        # and for MNIST (n = 48 000, d = 784) about 20x faster on a CPU. eigh sorts eigenvalues ascending.
+        # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: the same subspace from a
+        # much smaller problem when n >> d (README, Benchmark). eigh sorts eigenvalues ascending.
         _, vectors = torch.linalg.eigh((centred.t() @ centred).cpu())  # a d x d problem; mps has no eigh
         self.components = vectors[:, -self.k:].flip(1).t().contiguous().to(x.device)
         return self
@@ -148,23 +96,26 @@ def seeded(seed: int, cls: type[nn.Module] = SimpleMLP, *args, **kwargs) -> nn.M
 
 
 class MLPStack:
-    """M SimpleMLPs trained in lockstep with hand-derived gradients, on one or several minibatch streams.
+    """M SimpleMLPs trained in lockstep with a hand-derived backward pass, on one or several minibatch streams.
 
-    With `streams=S` the M = S*K models are stream-major (model i reads stream i // K) and every stream holds
-    the same architectures in the same order, typically the same configurations under S seeds. The hidden
-    units of a stream's models form one wide first layer (grouped by activation, so each activation applies to
-    one contiguous block), and the hidden layer of all streams is one batched matrix product. For the output
-    layer every model's units are gathered into a slot of the stack's largest width, zero-padded, so all M
-    output layers are one batched product over models. A model's output layer then costs the largest width,
-    never M (no block-diagonal mask), no NaN of a diverged model leaks into another through a 0 * NaN, and a
-    step is a fixed handful of ops whatever the mix of widths and activations (one product per width group
-    costs several small ops per group: a stack of 8 distinct models was slower than the old dense block).
-    The backward pass is written out because autograd's per-node overhead dominates a 784-h-2 model at batch
-    size 2 (tests check it against autograd). All parameters live in one flat buffer (`params`, gradients in
-    `grad`), so an optimizer step is one fused kernel.
+    Why: a step of many small models costs a fixed handful of batched products instead of M autograd graphs.
+    With `streams=S` the M = S*K models are stream-major (model i reads stream i // K), every stream holding the
+    same architectures in the same order. A stream's hidden units form one wide first layer (grouped by
+    activation); each model's output layer reads its own units, gathered into a zero-padded slot of the largest
+    width, so its cost never grows with M and no NaN of a diverged model reaches another. All parameters live in
+    one flat buffer (`params`, gradients in `grad`), so an optimizer step is one fused kernel.
     """
 
     def __init__(self, models: Sequence[SimpleMLP], device: torch.device | str = "cpu", streams: int = 1):
+        self._describe(models, streams)
+        self.units, self.kinds = _hidden_layout(self.hidden[:self.per_stream], self.activations[:self.per_stream])
+        dtype = models[0].fc1.weight.dtype
+        self._index_slots(device, dtype)
+        self._allocate(device, dtype)
+        self._copy_in(models)
+
+    def _describe(self, models: Sequence[SimpleMLP], streams: int) -> None:
+        """Check that the models can share a stack and record their shapes: sizes, widths, activations, streams."""
         require_positive_int("streams", streams)
         if not models:
             raise ValueError("MLPStack needs at least one model")
@@ -183,24 +134,16 @@ class MLPStack:
                              f"order, got {[arch[s * K:(s + 1) * K] for s in range(S)]}")
         self.streams, self.per_stream = S, K
         self.hidden, self.activations = [h for h, _ in arch], [a for _, a in arch]
-        self.units: list[slice] = [slice(0)] * K  # each model's hidden units within its stream
-        self.kinds: list[tuple[Activation, slice]] = []  # each activation's contiguous block of units
-        start = 0
-        for k in sorted(range(K), key=lambda k: self.activations[k]):
-            self.units[k] = slice(start, start + self.hidden[k])
-            act = ACTIVATIONS[self.activations[k]]
-            if self.kinds and self.kinds[-1][0] is act:
-                self.kinds[-1] = (act, slice(self.kinds[-1][1].start, self.units[k].stop))
-            else:
-                self.kinds.append((act, self.units[k]))
-            start = self.units[k].stop
-        D, O, U, W = self.in_features, self.out_features, start, max(self.hidden[:K])
-        dtype = first.fc1.weight.dtype
-        # Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1
-        # whose weight is the bias (so the bias and its gradient come with the matrix products). Slot input
-        # k*(W+1) + w is column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1)
-        # appended.
-        # The padding stays zero in training: its input is exactly 0, so its gradient is too.
+
+    def _index_slots(self, device: torch.device | str, dtype: torch.dtype) -> None:
+        """The gather (hidden units -> output-layer slots) and scatter (back) indices.
+
+        Every model's output layer reads a slot of W + 1 inputs: its units, zeros up to W, then a constant 1 whose
+        weight is the bias (so the bias and its gradient come with the matrix products). Slot input k*(W+1) + w is
+        column gather[k*(W+1) + w] of the hidden activations with columns U (0) and U+1 (1) appended. The padding
+        stays zero in training: its input is exactly 0, so its gradient is too.
+        """
+        K, U, W = self.per_stream, self.units_per_stream, self.width
         gather = torch.full((K, W + 1), U)
         gather[:, W] = U + 1
         for k, units in enumerate(self.units):
@@ -211,7 +154,11 @@ class MLPStack:
         scatter = torch.empty(U, dtype=torch.long)
         scatter[gather[inputs]] = inputs  # unit u is slot input scatter[u]: the inverse, for the backward
         self._gather, self._scatter = gather.to(device), scatter.to(device)
-        shapes = [(S, U, D), (S, U), (S * K, O, W + 1)]
+
+    def _allocate(self, device: torch.device | str, dtype: torch.dtype) -> None:
+        """The flat parameter and gradient buffers, and their W1 / b1 / W2 views (`_p`, `_g`)."""
+        shapes = [(self.streams, self.units_per_stream, self.in_features), (self.streams, self.units_per_stream),
+                  (len(self), self.out_features, self.width + 1)]
         # Rounded up to whole cache lines: the fused Adam kernel runs a scalar tail loop (rounding differently
         # from its vector loop) on the buffer's last partial vector, which would single out the last model.
         numel = -(-sum(torch.Size(s).numel() for s in shapes) // 64) * 64
@@ -219,10 +166,23 @@ class MLPStack:
         self.grad = torch.zeros(numel, device=device, dtype=dtype)
         self._p, self._g = (SimpleNamespace(**dict(zip(("W1", "b1", "W2"), _views(buffer, shapes))))
                             for buffer in (self.params, self.grad))
-        with torch.no_grad():
-            for i, model in enumerate(models):
-                for mine, theirs in zip(self._model(self._p, i), model.parameters()):
-                    mine.copy_(theirs)
+
+    @torch.no_grad()
+    def _copy_in(self, models: Sequence[SimpleMLP]) -> None:
+        """Each model's weights into its views of the buffer."""
+        for i, model in enumerate(models):
+            for mine, theirs in zip(self._model(self._p, i), model.parameters()):
+                mine.copy_(theirs)
+
+    @property
+    def units_per_stream(self) -> int:
+        """U: the hidden units of one stream's models together."""
+        return sum(self.hidden[:self.per_stream])
+
+    @property
+    def width(self) -> int:
+        """W: the widest hidden layer, the size of every model's output-layer slot (before the bias input)."""
+        return max(self.hidden[:self.per_stream])
 
     def _model(self, layout: SimpleNamespace, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Views of model i's (fc1.weight, fc1.bias, fc2.weight, fc2.bias) in the params or grad layout."""
@@ -263,8 +223,8 @@ class MLPStack:
         h = torch.baddbmm(p.b1.unsqueeze(1), x, p.W1.transpose(1, 2))
         a = self._per_kind(lambda act, h: act.forward(h), h)
         # (M, W+1, B): one slot per model, gathered as rows of a^T (the cat writes a^T contiguous, so the
-        # gather copies whole rows). Outputs are computed transposed, W2 @ slots, because bmm of
-        # (B, W+1) @ (W+1, O) with these strides takes ~10x longer (measured).
+        # gather copies whole rows). Outputs are computed transposed, W2 @ slots: bmm of (B, W+1) @ (W+1, O) with
+        # these strides is much slower (README, Benchmark).
         appended = torch.cat([a.transpose(1, 2), self._appended[:, None].expand(len(a), 2, a.shape[1])], 1)
         slots = appended.index_select(1, self._gather).view(len(self), p.W2.shape[2], -1)
         pre = torch.bmm(p.W2, slots).permute(2, 0, 1).contiguous()  # (B, M, O)
@@ -308,3 +268,20 @@ def _views(buffer: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
         out.append(buffer[offset:offset + n].view(shape))
         offset += n
     return out
+
+
+def _hidden_layout(hidden: list[int], activations: list[str]) -> tuple[list[slice], list[tuple[Activation, slice]]]:
+    """Each model's slice of a stream's hidden units, and each activation's contiguous block of them: models are
+    laid out grouped by activation, so an activation applies to one block."""
+    units: list[slice] = [slice(0)] * len(hidden)
+    kinds: list[tuple[Activation, slice]] = []
+    start = 0
+    for k in sorted(range(len(hidden)), key=lambda k: activations[k]):
+        units[k] = slice(start, start + hidden[k])
+        act = ACTIVATIONS[activations[k]]
+        if kinds and kinds[-1][0] is act:
+            kinds[-1] = (act, slice(kinds[-1][1].start, units[k].stop))
+        else:
+            kinds.append((act, units[k]))
+        start = units[k].stop
+    return units, kinds

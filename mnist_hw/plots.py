@@ -15,7 +15,7 @@ LABELS = {  # column names as a reader wants them on an axis, with units
 }
 
 
-def label(column: str) -> str:
+def axis_label(column: str) -> str:
     """The axis label of a result column (the column name itself when it has none)."""
     return LABELS.get(column, column)
 
@@ -33,13 +33,13 @@ def mean_band(ax: plt.Axes, results: pd.DataFrame, x: str, y: str, by: Sequence[
     groups = results.groupby(list(by)) if by else [((), results)]
     for name, df in groups:
         stats = df.groupby(x)[y].agg(["mean", "std"]).fillna(0)
-        legend = ", ".join(map(str, name if isinstance(name, tuple) else (name,))) or label(y)
+        legend = ", ".join(map(str, name if isinstance(name, tuple) else (name,))) or axis_label(y)
         ax.plot(stats.index, stats["mean"], marker="o", label=legend)
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
     if logx:
         log2_axis(ax, results[x])
-    ax.set_xlabel(label(x))
-    ax.set_ylabel(label(y))
+    ax.set_xlabel(axis_label(x))
+    ax.set_ylabel(axis_label(y))
     ax.grid(alpha=0.3)
 
 
@@ -49,7 +49,7 @@ def learning_curves(ax: plt.Axes, curves: pd.DataFrame, by: Sequence[str], y: st
         mean = df.groupby("epoch")[y].mean()
         ax.plot(mean.index, mean.values, marker=".", label=", ".join(f"{k}={v}" for k, v in zip(by, name if isinstance(name, tuple) else (name,))))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(label(y))
+    ax.set_ylabel(axis_label(y))
     ax.grid(alpha=0.3)
 
 

@@ -260,11 +260,11 @@ def key_text(value: Any) -> str:
 def mean_std(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str], digits: int = 3) -> pd.DataFrame:
     """'mean ± std' of each column over the rows of every `by` group (e.g. over seeds); 'n/a' when undefined."""
     stats = table.groupby(list(by))[list(columns)].agg(["mean", "std"])
-    return pd.DataFrame({c: [pm(m, s, digits) for m, s in zip(stats[c]["mean"], stats[c]["std"])] for c in columns},
+    return pd.DataFrame({c: [plus_minus(m, s, digits) for m, s in zip(stats[c]["mean"], stats[c]["std"])] for c in columns},
                         index=stats.index)
 
 
-def pm(mean: float, std: float, digits: int = 2) -> str:
+def plus_minus(mean: float, std: float, digits: int = 2) -> str:
     """'mean ± std', 'mean' for a single value (std undefined), 'n/a' when the mean itself is undefined."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"

@@ -14,14 +14,14 @@ from .data import Splits
 from .progress import progress_bar
 from .results import RowStore, commit, identities
 from .models import MLPStack, SimpleMLP, seeded
-from .training import TrainConfig, evaluate, fit_config
+from .training import TrainConfig, evaluate, fit
 
 KEY = [f.name for f in dataclasses.fields(TrainConfig)]
 
 
 def train_group(configs: Sequence[TrainConfig], load: Callable[[int], Splits] | Splits,
                 out_features: int, val_curves: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train configurations that share one minibatch stream key (see _stream) in lockstep; data from load(seed).
+    """Train configurations that share one minibatch stream key (see _lockstep_key) in lockstep; data from load(seed).
 
     Configurations that differ only by seed train as the streams of one stack (each stream on its seed's
     data and shuffling) when every seed has the same (hidden, activation) list; other seeds get stacks of
@@ -29,7 +29,7 @@ def train_group(configs: Sequence[TrainConfig], load: Callable[[int], Splits] | 
     separate runs. Returns one row per configuration, in order (time_s: its stack's wall time, shared by
     models_in_step models), and the per-epoch learning curves.
     """
-    shared = {_stream(c) for c in configs}
+    shared = {_lockstep_key(c) for c in configs}
     if len(shared) != 1:
         raise ValueError(f"a lockstep group must share batch_size, optimizer, lr, schedule and epochs, got {sorted(shared)}")
     load = load if callable(load) else (lambda seed, splits=load: splits)
@@ -55,8 +55,9 @@ def _train_stack(streams: list[list[TrainConfig]], data: list[Splits], out_featu
     device, in_features = data[0].train.x.device, data[0].train.x.shape[1]
     models = [seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs]
     stack = MLPStack(models, device, streams=len(streams))
-    history = fit_config(stack, [d.train for d in data], configs[0], seed=[s[0].seed for s in streams],
-                         val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
+    options = dataclasses.replace(configs[0].options, seed=[s[0].seed for s in streams])
+    history = fit(stack, [d.train for d in data], options,
+                  val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)
     rows["time_s"] = history.seconds
@@ -96,8 +97,8 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     skip = set(identities(reused, KEY))
     todo_rows = todo_rows[[k not in skip for k in identities(todo_rows, KEY)]]
     todo = [configs[i] for i in todo_rows.index]
-    todo.sort(key=_stream)
-    group_of = _stream if lockstep else id
+    todo.sort(key=_lockstep_key)
+    group_of = _lockstep_key if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     new_rows, new_curves = [], []
     with progress_bar(len(todo), "configurations", enabled=progress) as bar:
@@ -119,10 +120,9 @@ def _train_groups(groups: list[list[TrainConfig]], load: Callable[[int], Splits]
     """train_group over the groups, yielding each group's rows in the main thread as soon as it finishes.
 
     With workers > 1, that many groups train at once in threads (torch's kernels release the GIL), each on its
-    share of the process's CPU threads. Why: on the 2-core course machine the Q2 grid ran 1.3-1.4x faster two
-    stacks at a time on one thread each than one at a time on two (bench.py --workers), and when the host slows one
-    core (a stack on two threads then ran 1.8x slower, measured) only one worker waits for it. On an error or an
-    interrupt no queued group starts; the ones already running finish in the background, their rows unsaved.
+    share of the process's CPU threads: small stacks scale poorly over threads, and a slowed core then holds up
+    one worker only (README, *Stacks side by side*; `bench.py --workers`). On an error or an interrupt no queued
+    group starts; the ones already running finish in the background, their rows unsaved.
     """
     if workers <= 1 or len(groups) <= 1:
         yield from (train_group(g, load, out_features, val_curves) for g in groups)
@@ -167,6 +167,6 @@ def _select(table: pd.DataFrame, configs: Sequence[TrainConfig], sort: bool) -> 
     return table.loc[rank[rank >= 0].sort_values(kind="stable").index].reset_index(drop=True) if sort else table.reset_index(drop=True)
 
 
-def _stream(c: TrainConfig) -> tuple:
+def _lockstep_key(c: TrainConfig) -> tuple:
     """What configurations must share to train in lockstep (seeds become streams of one stack)."""
     return c.batch_size, c.optimizer, c.lr, c.schedule, c.epochs

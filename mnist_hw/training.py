@@ -1,7 +1,6 @@
-"""Device selection, optimizers, the timed training loop and evaluation."""
+"""Device selection, the training settings, the timed training loop over minibatch streams, and evaluation."""
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 import time
@@ -13,16 +12,15 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .data import Split, generator, minibatches
 from .losses import CrossEntropy, LossGrad
-from .models import MLPStack, check_activation
-from .checks import require_choice, require_positive_int
+from .activations import check_activation
+from .models import MLPStack
+from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from .validation import require_choice, require_positive_int
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "cosine")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -46,8 +44,32 @@ def synchronize(device: torch.device) -> None:
 
 
 @dataclass(frozen=True)
+class FitOptions:
+    """How `fit` trains: passes, minibatch size, optimizer, learning rate and its schedule, and the shuffling seed
+    (one for every stream, or one per stream); invalid values raise at construction."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    schedule: str = "constant"
+    seed: int | tuple[int, ...] = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            require_positive_int(name, getattr(self, name))
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        require_choice("schedule", self.schedule, SCHEDULES)
+        if isinstance(self.seed, list):
+            object.__setattr__(self, "seed", tuple(self.seed))  # frozen: a list would stay mutable
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one training run; invalid values raise at construction."""
+    """One model and how to train it: its hidden layer (hidden, activation), the `options` of fit, and the seed of
+    its initialisation and shuffling. The fields, in this order, identify a result row (sweeps.KEY)."""
 
     hidden: int = 16
     activation: str = "relu"
@@ -59,67 +81,14 @@ class TrainConfig:
     schedule: str = "constant"
 
     def __post_init__(self):
-        for name in ("hidden", "epochs", "batch_size"):
-            require_positive_int(name, getattr(self, name))
+        require_positive_int("hidden", self.hidden)
+        _ = self.options  # building the FitOptions checks the training settings
         check_activation(self.activation)
-        require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not self.lr > 0:
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        require_choice("schedule", self.schedule, SCHEDULES)
 
-
-class SGD:
-    """Plain stochastic gradient descent (torch.optim.SGD without momentum) on a flat buffer."""
-
-    def __init__(self, params: Tensor, grad: Tensor, lr: float):
-        self.params, self.grad, self.lr = params, grad, lr
-
-    def step(self) -> None:
-        self.params.add_(self.grad, alpha=-self.lr)
-
-
-class Adam:
-    """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`.
-
-    Adam(fused=True) runs the kernel torch._fused_adam_, but its step() bookkeeping (hooks, checks, state
-    lookup) costs about 30 us, measured (benchmarks/bench.py, "Adam step") at more than 10 % of a batch-2
-    training step; so with `direct` the kernel is called itself where torch has it, and otherwise the public
-    optimizer is used: fused where the device supports it (nanoGPT's check), else PyTorch's default.
-    """
-
-    def __init__(self, params: Tensor, grad: Tensor, lr: float, direct: bool = True):
-        self.params, self.grad, self.lr = params, grad, lr
-        fused = params.device.type in _fused_devices()
-        self.direct = direct and fused and hasattr(torch, "_fused_adam_")
-        if self.direct:
-            self.m, self.v = torch.zeros_like(params), torch.zeros_like(params)
-            self.t = torch.zeros((), device=params.device)
-        else:
-            params.grad = grad
-            self.optimizer = torch.optim.Adam([params], lr=lr, fused=fused or None)
-
-    def step(self) -> None:
-        if self.direct:
-            self.t += 1
-            torch._fused_adam_([self.params], [self.grad], [self.m], [self.v], [], [self.t], lr=self.lr, beta1=0.9,
-                               beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
-        else:
-            self.optimizer.param_groups[0]["lr"] = self.lr
-            self.optimizer.step()
-
-
-def _fused_devices() -> list[str]:
-    """Device types with a fused Adam kernel (none on a torch without fused optimizers)."""
-    if "fused" not in inspect.signature(torch.optim.Adam).parameters:
-        return []
-    from torch.optim.optimizer import _get_fused_kernels_supported_devices
-    return _get_fused_kernels_supported_devices()
-
-
-def make_optimizer(name: str, stack: MLPStack, lr: float) -> SGD | Adam:
-    """The optimizer `name` ('sgd' or 'adam') over a stack's parameters."""
-    require_choice("optimizer", name, OPTIMIZERS)
-    return (SGD if name == "sgd" else Adam)(stack.params, stack.grad, lr)
+    @property
+    def options(self) -> FitOptions:
+        """The settings fit takes (everything but the architecture)."""
+        return FitOptions(self.epochs, self.batch_size, self.optimizer, self.lr, self.schedule, self.seed)
 
 
 @dataclass
@@ -152,7 +121,7 @@ def _per_model(y: Tensor, per_stream: int) -> Tensor:
     return y.repeat_interleave(per_stream, dim=0).transpose(0, 1)
 
 
-def _stacked(splits: list[Split]) -> Split:
+def _join_streams(splits: list[Split]) -> Split:
     """The splits as one Split with a leading stream axis (x (S, n, ...), y (S, n))."""
     if all(s is splits[0] for s in splits):
         return Split(splits[0].x.expand(len(splits), *splits[0].x.shape), splits[0].y.expand(len(splits), *splits[0].y.shape))
@@ -179,12 +148,12 @@ def evaluate(stack: MLPStack, data: Split | Sequence[Split],
              loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy()) -> dict[str, Tensor]:
     """Per-model loss and, for class labels, accuracy and predictions (n, M); data is one Split or one per
     stream. A model with a non-finite output (a diverged model) gets NaN, not an accuracy."""
-    return _evaluate(stack, _stacked(_per_stream_splits(data, stack.streams, "data")), loss)
+    return _evaluate(stack, _join_streams(_per_stream_splits(data, stack.streams, "data")), loss)
 
 
 @torch.no_grad()
 def _evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], LossGrad]) -> dict[str, Tensor]:
-    """evaluate on data already stacked per stream (see _stacked)."""
+    """evaluate on data already joined on a leading stream axis (see _join_streams)."""
     out = predict(stack, data.x)
     result = {"loss": _stream_losses(loss, out, data.y, stack.streams)[0].cpu()}
     if data.y.dtype == torch.long:
@@ -203,60 +172,63 @@ def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: i
     row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
     rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
     for block in order.split(rows):
-        # index_select, not t[index]: the same copy, measured 5x faster on the CPU (24 vs 120 us for 256 rows)
+        # index_select, not t[index]: the same copy, several times faster on the CPU (README, Benchmark)
         x, y = (t.index_select(0, block.view(-1)).unflatten(0, block.shape) for t in (table.x, table.y))
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             yield xb.transpose(0, 1), yb.transpose(0, 1)
 
 
-def learning_rate(lr: float, schedule: str, progress: float) -> float:
-    """The learning rate at `progress` (0 to 1) of training: constant, or cosine decay from lr to 0."""
-    return lr if schedule == "constant" else lr * 0.5 * (1 + math.cos(math.pi * progress))
+class Streams:
+    """The minibatch streams of one fit: stream s draws from train[s] (or the one `train`), shuffled by seed[s], with
+    sample_weights[s] drawn with replacement. Every stream's samples sit in one table, so a step gathers all the
+    streams' minibatches with one index."""
+
+    def __init__(self, stack: MLPStack, train: Split | Sequence[Split], seed: int | Sequence[int], batch_size: int,
+                 sample_weights: Tensor | Sequence[Tensor] | None = None):
+        S = stack.streams
+        trains = _per_stream_splits(train, S, "train")
+        self.gens = [generator(s, "shuffle") for s in _per_stream(seed, S, "seed", numbers.Integral, "an int")]
+        self.weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")
+        self.n, self.batch_size, self.device = len(trains[0]), batch_size, stack.device
+        self.table = Split(torch.cat([t.x for t in trains]), torch.cat([t.y for t in trains])) if S > 1 else trains[0]
+        self.offsets = torch.arange(S, device=self.device) * self.n
+        self.steps_per_epoch = math.ceil(self.n / batch_size)
+
+    def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:
+        """This epoch's steps: inputs (S, b, in) and targets (S, b, ...) of every stream."""
+        # each stream's sample order as (n, S) rows into the table: row i holds every stream's i-th sample
+        order = torch.stack([torch.cat(list(minibatches(self.n, self.batch_size, g, w)))
+                             for g, w in zip(self.gens, self.weights)], 1)
+        yield from _stream_batches(self.table, order.to(self.device).add_(self.offsets), self.batch_size)
 
 
-def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_size: int, optimizer: str = "adam",
-        lr: float = 1e-3, schedule: str = "constant", seed: int | Sequence[int] = 0,
+def fit(stack: MLPStack, train: Split | Sequence[Split], options: FitOptions, *,
         loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | Sequence[Split] | None = None,
-        sample_weights: Tensor | Sequence[Tensor] | None = None, progress: bool = False) -> History:
-    """Train the stack: stream s on train[s] (or the one `train`) with minibatches shuffled by seed[s].
-
-    A model whose training loss is not finite at the end of an epoch is marked diverged; when all have
-    diverged, training stops early. Returns the timed history.
-    """
-    S = stack.streams
-    require_positive_int("epochs", epochs)
-    require_positive_int("batch_size", batch_size)
-    require_choice("schedule", schedule, SCHEDULES)
-    seeds = _per_stream(seed, S, "seed", numbers.Integral, "an int")
-    trains = _per_stream_splits(train, S, "train")
-    weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")  # e.g. one resampling factor per stream
-    # stacked once: every epoch's evaluation reads the same validation data
-    vals = _stacked(_per_stream_splits(val, S, "val")) if val is not None and len(val) else None
-    opt, device, n = make_optimizer(optimizer, stack, lr), stack.device, len(trains[0])
-    gens = [generator(s, "shuffle") for s in seeds]
-    # All streams' samples in one table, so a step gathers every stream's minibatch with one index.
-    table = Split(torch.cat([t.x for t in trains]), torch.cat([t.y for t in trains])) if S > 1 else trains[0]
-    offsets = torch.arange(S, device=device) * n
-    seconds, rows, step, total_steps = 0.0, [], 0, epochs * math.ceil(n / batch_size)
+        sample_weights: Tensor | Sequence[Tensor] | None = None) -> History:
+    """Train the stack on its minibatch streams (see Streams); evaluate on `val` (one Split or one per stream) after
+    every epoch. A model whose training loss is not finite at the end of an epoch is marked diverged; when all
+    have diverged, training stops early. Returns the timed history."""
+    streams = Streams(stack, train, options.seed, options.batch_size, sample_weights)
+    # joined once: every epoch's evaluation reads the same validation data
+    vals = _join_streams(_per_stream_splits(val, stack.streams, "val")) if val is not None and len(val) else None
+    opt, device = make_optimizer(options.optimizer, stack, options.lr), stack.device
+    seconds, rows, step, total_steps = 0.0, [], 0, options.epochs * streams.steps_per_epoch
     diverged = np.zeros(len(stack), dtype=bool)
-    for epoch in tqdm(range(1, epochs + 1), desc="epochs", leave=False, disable=not progress):
+    for epoch in range(1, options.epochs + 1):
         synchronize(device)
         start = time.perf_counter()
-        # this epoch's sample order of each stream, as (n, S) rows into the table: row i holds every stream's i-th
-        order = torch.stack([torch.cat(list(minibatches(n, batch_size, g, w))) for g, w in zip(gens, weights)], 1)
-        order = order.to(device).add_(offsets)
         total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
-        for xb, yb in _stream_batches(table, order, batch_size):
+        for xb, yb in streams.epoch():
             out, cache = stack.forward(xb)
-            losses, dout = _stream_losses(loss, out, yb, S)
+            losses, dout = _stream_losses(loss, out, yb, stack.streams)
             stack.backward(xb, cache, dout)
-            opt.lr = learning_rate(lr, schedule, step / total_steps)
+            opt.lr = learning_rate(options.lr, options.schedule, step / total_steps)
             opt.step()
             step += 1
             total.add_(losses, alpha=xb.shape[1])
         synchronize(device)
         seconds += time.perf_counter() - start
-        train_loss = (total / n).cpu().numpy()
+        train_loss = (total / streams.n).cpu().numpy()
         diverged |= ~np.isfinite(train_loss)
         record = {"epoch": epoch, "model": range(len(stack)), "time_s": seconds, "train_loss": train_loss}
         if vals is not None:
@@ -265,11 +237,3 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], *, epochs: int, batch_s
         if diverged.all():
             break
     return History(seconds, pd.concat(rows, ignore_index=True), diverged)
-
-
-def fit_config(stack: MLPStack, train: Split | Sequence[Split], config: TrainConfig, **kwargs) -> History:
-    """fit with a TrainConfig's optimisation settings (epochs, batch size, optimizer, lr, schedule, seed);
-    keyword arguments override them (e.g. seed=[...] for several streams)."""
-    settings = dict(epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer, lr=config.lr,
-                    schedule=config.schedule, seed=config.seed)
-    return fit(stack, train, **(settings | kwargs))

@@ -36,7 +36,7 @@ from mnist_hw.plots import learning_curves, log2_axis
 from mnist_hw.results import best_by_validation, highlight_best, mean_std
 from mnist_hw.runs import open_run
 from mnist_hw.sweeps import KEY, resolve_workers, run_sweep, train_group
-from mnist_hw.training import TrainConfig, fit, resolve_device
+from mnist_hw.training import FitOptions, TrainConfig, fit, resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -106,7 +106,7 @@ alone = [seeded(seed, SimpleMLP, 784, 32, 10, a).to(dev) for a in ("sigmoid", "r
 stack = MLPStack([seeded(seed, SimpleMLP, 784, 32, 10, a) for a in ("sigmoid", "relu")], dev)
 for model in alone:
     classic.train(model, check, **setting)
-fit(stack, check, **setting)
+fit(stack, check, FitOptions(**setting))
 errors = {f"{a} {name}": classic.relative_error(p_engine, p_loop)
           for a, engine, loop in zip(("sigmoid", "relu"), stack.to_models(), alone)
           for (name, p_engine), p_loop in zip(engine.named_parameters(), loop.parameters())}

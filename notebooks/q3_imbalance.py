@@ -33,7 +33,8 @@ from mnist_hw.checks import ParameterGuard, check_q3
 from mnist_hw.imbalance import load_imbalanced
 from mnist_hw.models import SimpleMLP
 from mnist_hw.plots import f1_panels
-from mnist_hw.remedies import ranking, representatives, sweep
+from mnist_hw.remedy_scores import headline_table, ranking, representatives
+from mnist_hw.remedy_sweep import KEY, sweep
 from mnist_hw.results import mean_std
 from mnist_hw.runs import open_run
 from mnist_hw.training import TrainConfig, resolve_device
@@ -86,7 +87,7 @@ counts.T
 # %%
 with run.phase("train"):
     results = sweep(N_list, seeds, methods, cfg, ae_hidden=ae_hidden, ae_quantile=ae_quantile, aug_hidden=aug_hidden,
-                    root=data_root or None, device=dev, store=run.rows("results", ["N", "seed", "method", "weight"]))
+                    root=data_root or None, device=dev, store=run.rows("results", KEY))
 # the earlier report's row-by-row layout (N, weight, times, accuracies, F1) stays available as a CSV
 report_columns = ["train_time_s", "train_acc", "val_acc", "test_acc", "full_acc", "f1_val", "f1_test", "f1_full", "f1_prior"]
 run.save_table(mean_std(results, ["method", "N", "weight"], report_columns, 3), "seed_tables")
@@ -198,6 +199,6 @@ run.save_figure(fig, "f1_vs_N"); plt.show()
 display(Markdown(q3.summary(study, rank, counts['val "1"s'])))
 
 # %%
-headline, line = q3.headline(results, rank)  # augmented_gap, the proposal, fixed by design: test results, reported
+headline = headline_table(results, rank)  # augmented_gap, the proposal, fixed by design: test results, reported
 run.save_table(headline, "headline", index=False)
-run.finish(headline=line)
+run.finish(headline=q3.headline(headline))

@@ -38,8 +38,9 @@ from mnist_hw.data import Split, generator, load_splits, pick_per_class
 from mnist_hw.losses import MSE
 from mnist_hw.models import PCA, Autoencoder, MLPStack, seeded
 from mnist_hw.plots import image_pairs, learning_curves
+from mnist_hw.reconstruction import dead_units, pca_column, per_image_mse, split_mse
 from mnist_hw.runs import open_run
-from mnist_hw.training import TrainConfig, fit_config, predict, resolve_device
+from mnist_hw.training import TrainConfig, fit, predict, resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -105,7 +106,7 @@ pd.Series({"architecture": f"784-{hidden}-784", "hidden activation": activation,
 # %%
 stack = MLPStack([model], dev)
 with run.phase("train"):
-    history = fit_config(stack, Split(splits.train.x, splits.train.x), config, loss=MSE(), val=Split(splits.val.x, splits.val.x))
+    history = fit(stack, Split(splits.train.x, splits.train.x), config.options, loss=MSE(), val=Split(splits.val.x, splits.val.x))
 diverged = bool(history.diverged[0])  # a non-finite loss stopped the model: no MSE, no analysis of its numbers
 curves = history.curves.drop(columns="model")
 run.save_table(curves, "curves", index=False)
@@ -134,13 +135,9 @@ fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 
 # %%
 pca = PCA(hidden).fit(splits.train.x)
-baseline = q4.baseline(hidden)
-per_image = {name: pd.DataFrame({  # squared error averaged over the 784 pixels of each image; NaN if diverged
-    "autoencoder": np.nan if diverged else (predict(stack, s.x)[:, 0] - s.x).pow(2).mean(1).cpu().numpy(),
-    baseline: (pca.reconstruct(s.x) - s.x).pow(2).mean(1).cpu().numpy(),
-}) for name, s in named.items()}
-mse = pd.DataFrame({name: df.mean() for name, df in per_image.items()}).T
-mse.index.name = "split"
+baseline = pca_column(hidden)
+per_image = per_image_mse(stack, pca, named, diverged)  # error averaged over the 784 pixels of each image
+mse = split_mse(per_image)
 run.save_table(mse, "results")
 mse.round(5)
 
@@ -181,7 +178,7 @@ else:
 if diverged:
     answer = q4.diverged(curves, mse, hidden, setting=f"{optimizer}, learning rate {lr:g}")
 else:  # only a ReLU unit can be exactly 0 on every image
-    answer = q4.findings(mse, curves, per_digit, hidden, q4.dead_units(stack, splits.test.x) if activation == "relu" else None)
+    answer = q4.findings(mse, curves, per_digit, hidden, dead_units(stack, splits.test.x) if activation == "relu" else None)
 display(Markdown(answer))
 
 # %%

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_hw.checks import Choice, Each, Flag, Folder, Int, MAX_SEED, Number, ParameterGuard, Rules, Text
+from mnist_hw.validation import Choice, Each, Flag, Folder, Int, MAX_SEED, Number, ParameterGuard, Rules, Text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +78,7 @@ def test_rules_accept_their_boundaries():
 
 # ---- a real kernel: the JupyterLab loop and papermill's injected cell ----------------------------------------
 
-IMPORTS = "from mnist_hw.checks import ParameterGuard, Rules, Int\nguard = ParameterGuard(globals())"
+IMPORTS = "from mnist_hw.validation import ParameterGuard, Rules, Int\nguard = ParameterGuard(globals())"
 PARAMETERS = "hidden: int = {}  # hidden units\nepochs: int = 1"
 CHECK = "params = guard.check(globals(), Rules({'hidden': Int(), 'epochs': Int()}))\nprint(params)"
 LATER = "accuracy = 99.5\nhidden_units = hidden"  # variables made by the cells after the check

@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from mnist_hw.losses import MSE, AutogradLoss, CrossEntropy
-from mnist_hw.models import ACTIVATIONS, Autoencoder, MLPStack, SimpleMLP, seeded
+from mnist_hw.activations import ACTIVATIONS
+from mnist_hw.models import Autoencoder, MLPStack, SimpleMLP, seeded
 
 ARCHS = [(4, "relu"), (7, "sigmoid"), (4, "relu"), (2, "tanh"), (7, "sigmoid")]  # groups, interleaved
 

@@ -6,7 +6,7 @@ import nbformat
 import papermill as pm
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mnist_hw.checks import MAX_EXAMPLES, MAX_SEED, check_q1, check_q2, check_q3, check_q4, largest_N
@@ -139,11 +139,33 @@ CHOICE = st.sampled_from(["relu", "sigmoid", "tanh", "none", "gelu", None])
 
 
 def accepted(check, params: dict) -> bool:
+    """Whether the check accepts params; when it does, it must hand them back unchanged."""
     try:
-        check(params)
+        parsed = check(params)
     except ValueError:
         return False
+    assert parsed == params
     return True
+
+
+# What each rule allows, written out independently of mnist_hw.validation: the property tests compare the checks'
+# verdict with these, so a check that refused everything (or accepted anything) fails.
+def whole(v, lo, hi=math.inf) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def positive(v, hi=math.inf, open_hi=False) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 < v
+            and (v < hi if open_hi else v <= hi))
+
+
+def distinct(values, ok, empty=False) -> bool:
+    return (empty or len(values) > 0) and len(set(values)) == len(values) and all(map(ok, values))
+
+
+ACTIVATION_OK = lambda a: a in ("relu", "sigmoid", "tanh")
+SEED_OK = lambda s: whole(s, 0, MAX_SEED)
+HIDDEN_OK = lambda h: whole(h, 1, 16_384)
 
 
 def meta_model(cls, *args):
@@ -155,10 +177,15 @@ def meta_model(cls, *args):
 @SETTINGS
 @given(batch_sizes=st.lists(near(1, 2**20), max_size=3), seeds=st.lists(SEEDS, max_size=3), hidden=HIDDEN,
        activation=CHOICE, optimizer=st.sampled_from(["sgd", "adam", "rmsprop"]), lr=numbers(), epochs=near(1, 3))
+@example(batch_sizes=[1, 64], seeds=[0, MAX_SEED], hidden=16_384, activation="tanh", optimizer="sgd", lr=1e-12, epochs=1)
+@example(batch_sizes=[1, 64], seeds=[0, MAX_SEED], hidden=16_384, activation="tanh", optimizer="sgd", lr=math.inf, epochs=1)
 def test_q1_accepted_parameters_build(batch_sizes, seeds, hidden, activation, optimizer, lr, epochs):
     params = {**defaults("q1_binary_batch_size"), "batch_sizes": batch_sizes, "seeds": seeds, "hidden": hidden,
               "activation": activation, "optimizer": optimizer, "lr": lr, "epochs": epochs}
-    if accepted(check_q1, params):
+    valid = (distinct(batch_sizes, lambda b: whole(b, 1)) and distinct(seeds, SEED_OK) and HIDDEN_OK(hidden)
+             and ACTIVATION_OK(activation) and optimizer in ("sgd", "adam") and positive(lr) and whole(epochs, 1))
+    assert accepted(check_q1, params) == valid
+    if valid:
         for b in batch_sizes:
             for s in seeds:
                 TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, epochs=epochs,
@@ -172,10 +199,17 @@ def test_q1_accepted_parameters_build(batch_sizes, seeds, hidden, activation, op
        hidden_sizes=st.lists(HIDDEN, max_size=3), activations=st.lists(CHOICE, max_size=3),
        extension_hidden=st.lists(HIDDEN, max_size=2), schedule=st.sampled_from(["constant", "cosine", "step"]),
        seed=SEEDS)
+@example(optimizers=["adam", "sgd"], lrs=[1, 1], hidden_sizes=[1, 16_384], activations=["relu"], extension_hidden=[],
+         schedule="cosine", seed=0)
 def test_q2_accepted_parameters_build(optimizers, lrs, hidden_sizes, activations, extension_hidden, schedule, seed):
     params = {**defaults("q2_ten_digits_grid"), "optimizers": optimizers, "lrs": lrs, "hidden_sizes": hidden_sizes,
               "activations": activations, "extension_hidden": extension_hidden, "schedule": schedule, "seed": seed}
-    if accepted(check_q2, params):
+    valid = (distinct(optimizers, lambda o: o in ("sgd", "adam")) and len(lrs) > 0 and all(map(positive, lrs))
+             and len(lrs) == len(optimizers) and distinct(hidden_sizes, HIDDEN_OK)
+             and distinct(activations, ACTIVATION_OK) and distinct(extension_hidden, HIDDEN_OK, empty=True)
+             and schedule in ("constant", "cosine") and SEED_OK(seed))
+    assert accepted(check_q2, params) == valid
+    if valid:
         for o, lr in zip(optimizers, lrs, strict=True):
             for h in hidden_sizes + extension_hidden:
                 for a in activations:
@@ -199,10 +233,15 @@ def zeros_and_ones() -> tuple[Split, Split]:
 @given(N_list=st.lists(st.one_of(near(1, 6742), st.integers(1, 6800)), max_size=3),
        methods=st.lists(st.sampled_from([*METHODS, "svm"]), max_size=4), seeds=st.lists(SEEDS, max_size=2),
        ae_hidden=HIDDEN, ae_quantile=numbers(), cpu_threads=near(1, 1024))
+@example(N_list=[1, 6742], methods=["baseline"], seeds=[MAX_SEED], ae_hidden=1, ae_quantile=1, cpu_threads=1024)
 def test_q3_accepted_parameters_build(zeros_and_ones, N_list, methods, seeds, ae_hidden, ae_quantile, cpu_threads):
     params = {**defaults("q3_imbalance"), "N_list": N_list, "methods": methods, "seeds": seeds, "ae_hidden": ae_hidden,
               "ae_quantile": ae_quantile, "cpu_threads": cpu_threads}
-    if accepted(check_q3, params):
+    valid = (distinct(N_list, lambda N: whole(N, 1, 6742)) and distinct(methods, lambda m: m in METHODS)
+             and distinct(seeds, SEED_OK) and HIDDEN_OK(ae_hidden) and positive(ae_quantile, hi=1)
+             and whole(cpu_threads, 1, 1024))
+    assert accepted(check_q3, params) == valid
+    if valid:
         for N in N_list:
             data = build(*zeros_and_ones, N, seeds[0])
             assert data.splits.train.y.sum() >= 1  # a "1" left to learn from
@@ -217,10 +256,15 @@ def pixels() -> torch.Tensor:
 
 @settings(max_examples=25, deadline=None)
 @given(hidden=near(1, 784), output_activation=CHOICE, examples_per_digit=near(1, 20), seed=SEEDS, lr=numbers())
+@example(hidden=784, output_activation="none", examples_per_digit=20, seed=0, lr=1e6)
+@example(hidden=785, output_activation="none", examples_per_digit=20, seed=0, lr=1e6)
 def test_q4_accepted_parameters_build(pixels, hidden, output_activation, examples_per_digit, seed, lr):
     params = {**defaults("q4_autoencoder"), "hidden": hidden, "output_activation": output_activation,
               "examples_per_digit": examples_per_digit, "seed": seed, "lr": lr}
-    if accepted(check_q4, params):
+    valid = (whole(hidden, 1, 784) and (ACTIVATION_OK(output_activation) or output_activation == "none")
+             and whole(examples_per_digit, 1, 20) and SEED_OK(seed) and positive(lr))
+    assert accepted(check_q4, params) == valid
+    if valid:
         TrainConfig(hidden=hidden, activation=params["activation"], optimizer=params["optimizer"], lr=lr,
                     epochs=params["epochs"], batch_size=params["batch_size"], seed=seed)
         meta_model(Autoencoder, hidden, params["activation"], None if output_activation == "none" else output_activation)

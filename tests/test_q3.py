@@ -3,7 +3,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from mnist_hw.remedies import KEY
+from mnist_hw.remedy_sweep import KEY
 
 
 

@@ -7,7 +7,11 @@ import pytest
 import torch
 
 from mnist_hw.data import CLASS_COUNTS
-from mnist_hw.imbalance import dropped_ones, load_imbalanced
+from mnist_hw.imbalance import build, dropped_ones, load_imbalanced
+from mnist_hw.remedies import train_augmented
+from mnist_hw.training import TrainConfig
+
+from test_remedies import toy
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "q3_tuning.py"
 COLUMNS = ["N", "seed", "aug_hidden", "share", "tail", "threshold", "recall", "fp_b", "zeros_b", "fpr_b", "b_margin",
@@ -19,6 +23,35 @@ def q3_tuning():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def tuning():
+    return q3_tuning()
+
+
+def test_gap_threshold_at_a_confidence_level_assumes_a_heavier_tail(tuning):
+    g = torch.Generator().manual_seed(1)
+    zeros, ones = torch.randn(2000, generator=g), 5 + torch.randn(500, generator=g)
+    ts = [tuning.gap_threshold_at(zeros, ones, 1e-3, tail=25, level=level) for level in (0.0, 0.9, 0.99)]
+    assert ts == sorted(ts) and ts[0] < ts[-1]  # a higher level never lowers the threshold
+
+
+@pytest.mark.parametrize("p, dof, table", [(0.05, 20, 10.851), (0.05, 50, 34.764), (0.05, 100, 77.929),
+                                           (0.01, 100, 70.065), (0.95, 100, 124.342), (0.05, 200, 168.279)])
+def test_scale_bound_uses_tabulated_chi2_quantiles(tuning, p, dof, table):
+    # the bound is 2k * mean / chi2_{1-level}(2k): with mean 1 and dof = 2k it is dof / the tabulated quantile
+    assert tuning.scale_upper_bound(1.0, dof // 2, level=1 - p) == pytest.approx(dof / table, rel=1e-4)
+
+
+def test_an_ensemble_scores_one_mean_margin_from_differently_initialised_models(tuning):
+    d = build(toy(300, 300), toy(100, 100, seed=1), 10, seed=0)
+    cfg = TrainConfig(hidden=4, epochs=2, batch_size=32, seed=0)
+    one, three = (tuning.train_ensemble(d, cfg, share=0.1, size=k) for k in (1, 3))
+    x = d.full_test.x
+    assert one(x).shape == three(x).shape == (len(x), 1) and not torch.equal(three(x), one(x))
+    # size 1 is the notebook's augmented model itself
+    torch.testing.assert_close(one(x), train_augmented(d, cfg, ("augmented",)).score(x), rtol=0, atol=0)
 
 
 def test_dropped_ones_are_the_training_ones_not_kept(mnist_dir):

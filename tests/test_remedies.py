@@ -6,13 +6,15 @@ import pandas as pd
 import pytest
 import torch
 
-from mnist_hw import remedies
+import dataclasses
+
+from mnist_hw import remedies, remedy_sweep
 from mnist_hw.data import Split
 from mnist_hw.imbalance import build, distort, max_N, sparsify
 from mnist_hw.losses import AutogradLoss, CrossEntropy, Mixed, focal
-from mnist_hw.remedies import (KEY, METHODS, chi2_quantile, factors, gap_threshold, run_methods, sweep, train_augmented,
-                              train_autoencoder, train_centroid)
-from mnist_hw.results import mean_std
+from mnist_hw.remedies import METHODS, factors, gap_threshold, train_augmented, train_autoencoder, train_centroid
+from mnist_hw.remedy_sweep import KEY, run_methods, sweep
+from mnist_hw.results import RowStore, mean_std
 from mnist_hw.training import TrainConfig
 
 
@@ -106,33 +108,11 @@ def test_gap_threshold_clears_every_zero_and_keeps_separated_ones():
     assert ts == sorted(ts) and ts[0] >= zeros.max()
 
 
-def test_gap_threshold_at_a_confidence_level_assumes_a_heavier_tail():
-    g = torch.Generator().manual_seed(1)
-    zeros, ones = torch.randn(2000, generator=g), 5 + torch.randn(500, generator=g)
-    ts = [gap_threshold(zeros, ones, 1e-3, tail=25, level=level) for level in (0.0, 0.9, 0.99)]
-    assert ts == sorted(ts) and ts[0] < ts[-1]  # a higher level never lowers the threshold
-
-
-@pytest.mark.parametrize("p, dof, table", [(0.05, 20, 10.851), (0.05, 50, 34.764), (0.05, 100, 77.929),
-                                           (0.01, 100, 70.065), (0.95, 100, 124.342), (0.05, 200, 168.279)])
-def test_chi2_quantile_matches_tabulated_values(p, dof, table):
-    assert abs(chi2_quantile(p, dof) / table - 1) < 1e-3
-
-
-def test_an_ensemble_scores_one_mean_margin_from_differently_initialised_models():
-    d = build(toy(300, 300), toy(100, 100, seed=1), 10, seed=0)
-    cfg = TrainConfig(hidden=4, epochs=2, batch_size=32, seed=0)
-    one, three = (train_augmented(d, cfg, ("augmented", "augmented_gap"), hidden=4, ensemble=k) for k in (1, 3))
-    x = d.full_test.x
-    assert one.score(x).shape == three.score(x).shape == (len(x), 2) and len(three.threshold) == 2
-    assert not torch.equal(three.score(x), one.score(x))
-
-
 def test_every_method_runs_and_learns_on_synthetic_data():
     d = build(toy(400, 400), toy(100, 100, seed=1), 10, seed=0)
     cfg = TrainConfig(hidden=4, epochs=3, batch_size=32, seed=0)
     tr, va = d.splits.train, d.splits.val
-    detector = train_autoencoder(tr.subset(tr.y == 0), va.subset(va.y == 0), cfg, hidden=8)
+    detector = train_autoencoder(tr.subset(tr.y == 0), va.subset(va.y == 0), dataclasses.replace(cfg, hidden=8))
     rows = run_methods(d, cfg, METHODS, detector, aug_hidden=8)
     assert set(rows.method) == set(METHODS)
     assert len(rows) == len(METHODS) + 2 * 3  # weighted and resampled come with 4 factors each
@@ -150,38 +130,60 @@ def test_centroid_scores_the_nearer_mean():
     d = build(toy(100, 100), toy(20, 20), 5, seed=0)
     scored = train_centroid(d)
     c0, c1 = (d.splits.train.x[d.splits.train.y == c].mean(0) for c in (0, 1))
-    assert scored.predict(torch.stack([c0, c1]))[:, 0].tolist() == [0, 1]
+    assert scored.classify(torch.stack([c0, c1]))[:, 0].tolist() == [0, 1]
 
 
-class MemoryStore:
-    """An in-memory stand-in for results.RowStore: done() and append()."""
+class CountingStore(RowStore):
+    """A results.RowStore that keeps what each append brought."""
 
-    def __init__(self, rows: pd.DataFrame | None = None):
-        self.rows = rows if rows is not None else pd.DataFrame(columns=KEY)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.appended: list[pd.DataFrame] = []
 
-    def done(self) -> pd.DataFrame:
-        return self.rows
-
     def append(self, rows: pd.DataFrame) -> None:
+        super().append(rows)
         self.appended.append(rows)
-        self.rows = pd.concat([self.rows, rows], ignore_index=True) if len(self.rows) else rows
 
 
-def test_sweep_resumes_by_row_identity(monkeypatch):
+def test_sweep_resumes_by_row_identity(monkeypatch, tmp_path):
     train, test = toy(300, 300), toy(60, 60, seed=1)
-    monkeypatch.setattr(remedies, "load_imbalanced", lambda N, seed, root, device: build(train, test, N, seed))
+    monkeypatch.setattr(remedy_sweep, "load_imbalanced", lambda N, seed, root, device: build(train, test, N, seed))
     cfg = TrainConfig(hidden=4, epochs=1, batch_size=64)
-    first = sweep([5], [0], ["baseline"], cfg, store=(store := MemoryStore()), progress=False)
+    store = CountingStore(tmp_path / "results.csv", KEY)
+    first = sweep([5], [0], ["baseline"], cfg, store=store, progress=False)
     assert len(first) == 1 and len(store.appended) == 1
-    both = sweep([5], [0, 1], ["baseline", "centroid"], cfg, store=store, progress=False)
+    both = sweep([5], [0, 1], ["baseline", "weighted", "centroid"], cfg, store=store, progress=False)
     new = pd.concat(store.appended[1:])
-    # (5, 0): only the missing centroid trains; (5, 1): both methods
-    assert sorted(zip(new.seed, new.method)) == [(0, "centroid"), (1, "baseline"), (1, "centroid")]
-    assert not store.rows.duplicated(KEY).any() and len(both) == 4
-    pd.testing.assert_frame_equal(both[both.method == "baseline"].iloc[:1].reset_index(drop=True), first)
-    again = sweep([5], [0, 1], ["baseline", "centroid"], cfg, store=store, progress=False)
-    assert len(store.appended) == 3 and len(again) == 4  # nothing left to train
+    # (5, 0): only the missing weighted and centroid train; (5, 1): every method
+    assert sorted(set(zip(new.seed, new.method))) == [(0, "centroid"), (0, "weighted"), (1, "baseline"),
+                                                      (1, "centroid"), (1, "weighted")]
+    assert not store.done().duplicated(KEY).any() and len(both) == 2 * (1 + 4 + 1)
+    timing = ["train_time_s"]
+    pd.testing.assert_frame_equal(both[both.method == "baseline"].iloc[:1].drop(columns=timing).reset_index(drop=True),
+                                  first.drop(columns=timing), check_dtype=False)
+    again = sweep([5], [0, 1], ["baseline", "weighted", "centroid"], cfg, store=store, progress=False)
+    assert len(store.appended) == 3 and len(again) == len(both)  # nothing left to train
+    alone = sweep([5], [0, 1], ["baseline", "weighted", "centroid"], cfg, progress=False)  # no store: the same rows
+    pd.testing.assert_frame_equal(alone.drop(columns=timing), again.drop(columns=timing), check_dtype=False)
+
+
+def test_methods_refuse_what_they_cannot_train():
+    d = build(toy(100, 100), toy(20, 20), 5, seed=0)
+    with pytest.raises(ValueError, match=r"train_augmented trains 'augmented' and 'augmented_gap', not \['baseline'\]"):
+        train_augmented(d, TrainConfig(hidden=4, epochs=1), ("augmented", "baseline"))
+
+
+def test_threshold_uses_the_baseline_wherever_it_sits(monkeypatch):
+    d = build(toy(200, 200), toy(40, 40, seed=1), 5, seed=0)
+    cfg = TrainConfig(hidden=4, epochs=1, batch_size=32)
+    first = remedies.train_stacked(d, cfg, ["baseline", "threshold", "weighted"])
+    heads = remedies.heads
+    monkeypatch.setattr(remedies, "heads", lambda data, methods: heads(data, methods)[::-1])  # baseline last
+    last = remedies.train_stacked(d, cfg, ["baseline", "threshold", "weighted"])
+    x = d.full_test.x
+    pick = lambda s, name: s.score(x)[:, s.names.index(name)]
+    torch.testing.assert_close(pick(first, ("threshold", "1")), pick(first, ("baseline", "1")))
+    torch.testing.assert_close(pick(last, ("threshold", "1")), pick(last, ("baseline", "1")))
 
 
 def test_mean_std_formats_over_seeds():

@@ -1,23 +1,41 @@
+import threading
+
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mnist_hw.data import Split, generator, minibatches
+from mnist_hw import classic, sweeps
+from mnist_hw.data import Split
 from mnist_hw.models import MLPStack, SimpleMLP, seeded
 from mnist_hw.results import RowStore
 from mnist_hw.sweeps import KEY, run_sweep, train_group
-from mnist_hw.training import Adam, TrainConfig, evaluate, fit, make_optimizer, predict, resolve_device
+from mnist_hw.optim import Adam, make_optimizer
+from mnist_hw.training import FitOptions, TrainConfig, evaluate, fit, predict, resolve_device
 
 
-def test_unknown_or_absent_device_is_a_clear_error():
+@pytest.fixture
+def machine(monkeypatch):
+    """have(cuda=..., mps=...): pretend this machine has (or lacks) those devices, whatever it really has."""
+    def have(cuda: bool, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    return have
+
+
+def test_unknown_or_absent_device_is_a_clear_error(machine):
     with pytest.raises(ValueError, match="device: .tpu. is not allowed"):
         resolve_device("tpu")
+    machine(cuda=False, mps=False)
     for name in ("cuda", "mps"):
-        available = torch.cuda.is_available() if name == "cuda" else torch.backends.mps.is_available()
-        if not available:
-            with pytest.raises(RuntimeError, match="not available"):
-                resolve_device(name)
+        with pytest.raises(RuntimeError, match=rf"device '{name}' is not available on this machine \(available: \['cpu'\]\)"):
+            resolve_device(name)
+    assert resolve_device("auto") == resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("cuda,mps,picked", [(True, True, "cuda"), (False, True, "mps"), (True, False, "cuda")])
+def test_auto_picks_cuda_then_mps_then_cpu(machine, cuda, mps, picked):
+    machine(cuda=cuda, mps=mps)
+    assert resolve_device("auto") == torch.device(picked) and resolve_device(picked) == torch.device(picked)
 
 
 @pytest.mark.parametrize("field,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0), ("hidden", 2.5),
@@ -45,30 +63,19 @@ def test_optimizers_match_torch(name, cls, direct):
     torch.testing.assert_close(stack.params, ref.detach())
 
 
-def torch_reference(model, train, batch_size, epochs, lr, seed):
-    """The textbook loop: torch.optim.Adam + autograd on the same seeded minibatch stream."""
-    opt, gen = torch.optim.Adam(model.parameters(), lr=lr), generator(seed, "shuffle")
-    for _ in range(epochs):
-        for idx in minibatches(len(train), batch_size, gen):
-            opt.zero_grad()
-            F.cross_entropy(model(train.x[idx]), train.y[idx]).backward()
-            opt.step()
-    return model
-
-
 def test_fit_matches_plain_pytorch_training(blobs):
     train = Split(*blobs)
     model = seeded(3, SimpleMLP, 20, 6, 3, "sigmoid")
     stack = MLPStack([model])
-    fit(stack, train, epochs=3, batch_size=16, lr=0.01, seed=3)
-    ref = torch_reference(model, train, 16, 3, 0.01, 3)
-    torch.testing.assert_close(stack.to_models()[0].fc1.weight, ref.fc1.weight, rtol=1e-5, atol=1e-6)
+    fit(stack, train, FitOptions(epochs=3, batch_size=16, lr=0.01, seed=3))
+    classic.train(model, train, epochs=3, batch_size=16, lr=0.01, seed=3)  # torch.optim.Adam + autograd, same batches
+    torch.testing.assert_close(stack.to_models()[0].fc1.weight, model.fc1.weight, rtol=1e-5, atol=1e-6)
 
 
 def trained_alone(config, split, dtype=torch.float32):
     model = seeded(config.seed, SimpleMLP, 20, config.hidden, 3, config.activation).to(dtype)
     stack = MLPStack([model])
-    fit(stack, split, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed)
+    fit(stack, split, config.options)
     return stack.to_models()[0]
 
 
@@ -77,7 +84,7 @@ def test_lockstep_equals_training_alone(splits):
                for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]]
     together, _ = train_group(configs, splits, 3)
     stack = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation) for c in configs])
-    fit(stack, splits.train, epochs=2, batch_size=8, lr=0.01, seed=1)
+    fit(stack, splits.train, FitOptions(epochs=2, batch_size=8, lr=0.01, seed=1))
     for c, lock in zip(configs, stack.to_models()):
         for p, q in zip(lock.parameters(), trained_alone(c, splits.train).parameters()):
             torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
@@ -97,7 +104,7 @@ def test_streams_equal_training_alone_in_float64(splits):
     def trained(streams):
         models = [seeded(c.seed, SimpleMLP, 20, c.hidden, 3, c.activation).double() for cs in streams for c in cs]
         stack = MLPStack(models, streams=len(streams))
-        fit(stack, [data[c[0].seed - 1] for c in streams], epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams])
+        fit(stack, [data[c[0].seed - 1] for c in streams], FitOptions(epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams]))
         return stack.to_models()
 
     both = trained(configs)
@@ -125,7 +132,7 @@ def test_diverged_models_are_marked_and_get_no_accuracy(splits):
     with torch.no_grad():
         models[1].fc1.weight[0, 0] = float("inf")
     stack = MLPStack(models)
-    history = fit(stack, splits.train, epochs=2, batch_size=16, val=splits.val)
+    history = fit(stack, splits.train, FitOptions(epochs=2, batch_size=16), val=splits.val)
     assert history.diverged.tolist() == [False, True, False] and history.curves.epoch.max() == 2
     accuracy = evaluate(stack, splits.val)["accuracy"]
     assert accuracy[1].isnan() and accuracy[[0, 2]].isfinite().all()
@@ -134,18 +141,18 @@ def test_diverged_models_are_marked_and_get_no_accuracy(splits):
 
 def test_fit_stops_when_every_model_diverged(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)])
-    history = fit(stack, splits.train, epochs=5, batch_size=16, optimizer="sgd", lr=1e30)
+    history = fit(stack, splits.train, FitOptions(epochs=5, batch_size=16, optimizer="sgd", lr=1e30))
     assert history.diverged.all() and history.curves.epoch.max() < 5
 
 
 def test_fit_rejects_mismatched_streams(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)] * 2, streams=2)
     with pytest.raises(ValueError, match="seed must be an int or a list of 2"):
-        fit(stack, splits.train, epochs=1, batch_size=8, seed=[0, 1, 2])
+        fit(stack, splits.train, FitOptions(epochs=1, batch_size=8, seed=[0, 1, 2]))
     with pytest.raises(ValueError, match="train must be one Split or a list of 2"):
-        fit(stack, [splits.train] * 3, epochs=1, batch_size=8)
+        fit(stack, [splits.train] * 3, FitOptions(epochs=1, batch_size=8))
     with pytest.raises(ValueError, match="equal lengths"):
-        fit(stack, [splits.train, splits.val], epochs=1, batch_size=8)
+        fit(stack, [splits.train, splits.val], FitOptions(epochs=1, batch_size=8))
 
 
 def test_fit_is_reproducible_and_learns(blobs):
@@ -153,7 +160,7 @@ def test_fit_is_reproducible_and_learns(blobs):
     runs = []
     for _ in range(2):
         stack = MLPStack([seeded(0, SimpleMLP, 20, 8, 3)])
-        history = fit(stack, train, epochs=5, batch_size=16, lr=0.01, seed=0, val=train)
+        history = fit(stack, train, FitOptions(epochs=5, batch_size=16, lr=0.01, seed=0), val=train)
         runs.append(stack.params.clone())
     assert torch.equal(*runs)
     assert evaluate(stack, train)["accuracy"][0] > 0.95
@@ -212,18 +219,27 @@ def test_sweep_with_workers_trains_the_same_models_and_restores_threads(splits, 
     assert len(store.done()) == len(configs)  # every group's rows stored once, whichever finished first
 
 
-def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path):
-    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
+def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path, monkeypatch):
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16))]  # two groups
+    stored = threading.Event()
 
-    def load(seed):
-        if seed == 1:
+    def signalling_commit(*parts):  # a group's rows are stored when its commit returns
+        real_commit(*parts)
+        stored.set()
+
+    def train_group(group, *args):
+        if group[0].seed == 1:  # fails once the other group's rows are stored, so which finished first is fixed
+            assert stored.wait(20)
             raise RuntimeError("disk gone")
-        return splits
+        return real(group, *args)
 
-    store = stores(tmp_path)[0]
+    real, real_commit = sweeps.train_group, sweeps.commit
+    monkeypatch.setattr(sweeps, "train_group", train_group)
+    monkeypatch.setattr(sweeps, "commit", signalling_commit)
+    store = RowStore(tmp_path / "r.csv", KEY)
     with pytest.raises(RuntimeError, match="disk gone"):
-        run_sweep(configs, load, 3, store=store, progress=False, workers=2)
-    assert set(store.done().seed) <= {0, 2}  # finished groups are kept; the failed one is not stored
+        run_sweep(configs, lambda seed: splits, 3, store=store, progress=False, workers=2)
+    assert list(store.done().seed) == [0]  # the finished group is kept; the failed one is not stored
 
 
 def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..metrics import Confusion, clopper_pearson, prior_f1_interval, zeros_to_certify
-from ..remedies import FACTORS, label, representatives
-from ..results import mean_std, pm as plus_minus
+from ..remedies import FACTORS
+from ..remedy_scores import label, representatives
+from ..results import mean_std, plus_minus
 
 MEANS = ["f1_prior", "f1_prior_lo", "f1_full", "f1_val", "tpr_full", "fpr_full", "fp_full", "prior"]
 
@@ -192,18 +193,8 @@ def summary(s: Study, rank: pd.DataFrame, val_ones: pd.Series, target: float = 0
                             "see those N; the test columns show them." if len(blind) else ""))
 
 
-def headline(results: pd.DataFrame, rank: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The run's headline at the largest N: the proposal, augmented_gap, fixed by design before any result (not
-    picked by a score); without it, the validation ranking's first method and weighting. A one-row table (the file
-    that grading reads) and the manifest's line."""
-    large = int(results.N.max())
-    head = "augmented_gap" if (results.method == "augmented_gap").any() else rank.iloc[0].method
-    rows = results[(results.method == head) & (results.N == large)]
-    if head != "augmented_gap":
-        rows = rows[rows.weight == rank.iloc[0].weight]
-    table = pd.DataFrame([{"method": head, "metric": "F1 at training prior", "N": large, "value": rows.f1_prior.mean(),
-                           "seed_std": rows.f1_prior.std(), "seeds": len(rows), "interval_lo": rows.f1_prior_lo.mean(),
-                           "interval_hi": rows.f1_prior_hi.mean()}])
-    text = (f"{head}: F1 at the training prior {plus_minus(rows.f1_prior.mean(), rows.f1_prior.std(), 3)} at N={large} "
-            f"(95 % interval [{rows.f1_prior_lo.mean():.2f}, {rows.f1_prior_hi.mean():.2f}])")
-    return table, text
+def headline(table: pd.DataFrame) -> str:
+    """The manifest's line for the one-row headline table (remedy_scores.headline_table)."""
+    h = table.iloc[0]
+    return (f"{h.method}: F1 at the training prior {plus_minus(h.value, h.seed_std, 3)} at N={h.N} "
+            f"(95 % interval [{h.interval_lo:.2f}, {h.interval_hi:.2f}])")

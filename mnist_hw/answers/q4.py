@@ -4,26 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..reconstruction import pca_column
 from .text import bullets
-
-
-def dead_units(stack, x) -> int:
-    """Hidden units of the stack's (first) model that output exactly 0 on every image of x: for a ReLU, a unit that
-    carries no information."""
-    model = stack.to_models()[0]
-    return int((model.activation(model.fc1(x)).abs().amax(0) == 0).sum())
-
-
-def baseline(hidden: int) -> str:
-    """The name of the linear baseline's column: PCA with as many components as the hidden layer has units."""
-    return f"PCA-{hidden}"
 
 
 def findings(mse: pd.DataFrame, curves: pd.DataFrame, per_digit: pd.DataFrame, hidden: int,
              dead_units: int | None = None) -> str:
     """The findings as Markdown bullets. mse: split x (autoencoder, baseline); curves: per-epoch train/val loss;
     per_digit: test MSE per digit; dead_units: hidden ReLUs that output 0 on every test image (None: not ReLU)."""
-    linear = baseline(hidden)
+    linear = pca_column(hidden)
     ae, lin, train = mse.loc["test", "autoencoder"], mse.loc["test", linear], mse.loc["train", "autoencoder"]
     lines = [f"**Test MSE.** Autoencoder {ae:.5f}, {linear} {lin:.5f} on the [0, 1] pixel scale: the network's "
              f"error is {ae / lin:.0%} of the best linear {hidden}-d code's ({'better' if ae < lin else 'not better'} "
@@ -54,11 +43,11 @@ def diverged(curves: pd.DataFrame, mse: pd.DataFrame, hidden: int, setting: str)
     bad = curves.loc[~np.isfinite(curves.train_loss), "epoch"]
     return (f"The autoencoder diverged: its training loss became non-finite"
             + (f" in epoch {bad.min()}" if len(bad) else "") + f" ({setting}), so it has no MSE and nothing compares "
-            f"it. {baseline(hidden)} reaches a test MSE of {mse.loc['test', baseline(hidden)]:.5f}. Try a smaller learning rate.")
+            f"it. {pca_column(hidden)} reaches a test MSE of {mse.loc['test', pca_column(hidden)]:.5f}. Try a smaller learning rate.")
 
 
 def headline(mse: pd.DataFrame, hidden: int, failed: bool) -> str:
     """One line for the run's manifest."""
-    linear = baseline(hidden)
+    linear = pca_column(hidden)
     return (f"test MSE {mse.loc['test', 'autoencoder']:.5f} vs {linear} {mse.loc['test', linear]:.5f} ([0, 1] pixels)"
             + (" (autoencoder diverged)" if failed else ""))
