@@ -21,7 +21,7 @@ from .training import TrainConfig, fit, predict, synchronize
 
 STACKED = ("baseline", "weighted", "logit_adjusted", "focal", "threshold")  # CE-family: one lockstep stack
 METHODS = STACKED + ("resampled", "augmented", "augmented_gap", "centroid", "autoencoder")
-FACTORS = ("1", "N/10", "N/2", "n0/n1")  # the seed's up-weightings of the "1"s
+FACTORS = ("1", "N/10", "N/2", "n0/n1")  # the earlier report's up-weightings of the "1"s
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Head:
 
 
 def factors(N: int, train_y: Tensor) -> dict[str, float]:
-    """The seed's weights for the "1"s: 1, N/10, N/2 and n0/n1 (full compensation of the training imbalance)."""
+    """The earlier report's weights for the "1"s: 1, N/10, N/2 and n0/n1 (full compensation of the training imbalance)."""
     n1 = int(train_y.sum())
     return dict(zip(FACTORS, (1.0, N / 10, N / 2, (len(train_y) - n1) / n1)))
 

@@ -25,7 +25,7 @@ def test_confusion_counts_labels_then_predictions():
     assert (c.tp, c.fp, c.fn, c.tn) == (1, 1, 2, 1)
     assert c.precision() == 0.5 and c.recall() == pytest.approx(1 / 3)
     assert c.f1() == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3)) == pytest.approx(0.4)
-    # swapping labels and predictions (the seed's bug) swaps precision and recall
+    # swapping labels and predictions (the earlier report's bug) swaps precision and recall
     swapped = Confusion.of(torch.tensor([1, 0, 0, 1, 0]), torch.tensor([1, 1, 1, 0, 0]))
     assert swapped.precision() == c.recall() and swapped.recall() == c.precision()
 
