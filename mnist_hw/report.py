@@ -102,9 +102,12 @@ def find_sources(folders: list[str]) -> list[Source]:
 
 
 def is_progress(out: nbformat.NotebookNode) -> bool:
-    """A progress bar: a widget view (tqdm.auto in a kernel) or tqdm's text bar on stderr."""
-    return WIDGET in out.get("data", {}) or (out.output_type == "stream" and out.name == "stderr"
-                                              and bool(PROGRESS_BAR.search(out.text)))
+    """A progress bar: a widget view (tqdm.auto in a kernel), its finished text as the committed record keeps it
+    (mnist_hw.record.clean), or tqdm's text bar on stderr."""
+    data = out.get("data", {})
+    if WIDGET in data or (set(data) == {"text/plain"} and PROGRESS_BAR.search(data["text/plain"])):
+        return True
+    return out.output_type == "stream" and out.name == "stderr" and bool(PROGRESS_BAR.search(out.text))
 
 
 def folder_name(folder: Path) -> str:

@@ -162,16 +162,23 @@ def finished_record(nb):
     return nb
 
 
+def stopped_bar() -> nbformat.NotebookNode:
+    """A one-cell notebook, executed, whose tqdm widget was left at 0 of 12: its widget view and saved state."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from tqdm.notebook import tqdm\nbar = tqdm(total=12, desc='configurations')")])
+    NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    return nb
+
+
 def broken_record(nb):
     """A copy of `nb` with one of each defect the page check must report."""
     nb = finished_record(nb)
-    state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
-    for model in state.values():  # the rendered widget stops at 0 %, and so does its text fallback
-        if model["model_name"] == "FloatProgressModel":
-            model["state"]["value"] = 0.0
-    widget = next(o for c in nb.cells for o in c.get("outputs", []) if WIDGET in o.get("data", {}))
-    widget["data"]["text/plain"] = "configurations:   0%|          | 0/12 [00:00<?, ?it/s]"
+    stopped = stopped_bar()  # the rendered widget stops at 0 %, and so does its text fallback
+    nb.metadata["widgets"] = stopped.metadata["widgets"]
     code = [c for c in nb.cells if c.cell_type == "code"]
+    code[4].outputs.extend(stopped.cells[0].outputs)
     code[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something\n"))
     code[1].outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                   text="epochs:  40%|████      | 2/5 [00:01<00:02]\n"))

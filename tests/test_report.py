@@ -186,5 +186,7 @@ def test_progress_outputs_recognised():
     new = nbformat.v4.new_output
     assert report.is_progress(new("display_data", {report.WIDGET: {"model_id": "x"}, "text/plain": "N: 100%"}))
     assert report.is_progress(new("stream", name="stderr", text="configurations: 100%|██████████| 48/48 [00:01]"))
+    assert report.is_progress(new("display_data", {"text/plain": "configurations: 100%|##########| 12/12 [00:06<00:00]"}))  # as the record keeps it
+    assert not report.is_progress(new("execute_result", {"text/plain": "share 53%|", "text/html": "<table/>"}, execution_count=1))
     assert not report.is_progress(new("stream", text="Best by validation accuracy: 97.83 %"))
     assert not report.is_progress(new("stream", name="stderr", text="UserWarning: something"))
