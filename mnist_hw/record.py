@@ -7,6 +7,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from .files import shown
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TIMINGS = ("start_time", "end_time", "duration")
 
@@ -45,3 +47,22 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for key in TIMINGS:
         nb.metadata.get("papermill", {}).pop(key, None)
     return nb
+
+
+def recorded(nb: nbformat.NotebookNode, source: Path, output: Path) -> nbformat.NotebookNode:
+    """An executed notebook as a record (clean), with papermill's input and output paths as the
+    source it was built from and where it lies, relative to the repository (no machine paths)."""
+    nb = clean(nb)
+    nb.metadata.setdefault("papermill", {}).update(input_path=shown(source), output_path=shown(output))
+    return nb
+
+
+def failure(notebook: Path) -> str | None:
+    """'cell N: Error: message' of the first failing cell of an executed notebook."""
+    if not notebook.exists():
+        return None
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"cell {cell.get('execution_count')}: {out['ename']}: {out['evalue']}"
+    return None

@@ -2,11 +2,9 @@
 
 usage: python -m mnist_hw.report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
 
-Without RUN_FOLDERs the report is built from the committed record: notebooks/q*.ipynb with the manifests in
-results/<notebook>/. Each RUN_FOLDER is a run folder as run_all writes it (the executed notebook beside its CSVs and
-manifest.json), at most one per question. Per question the page shows the assignment's sub-questions, then the
-notebook's Markdown and outputs (tables, figures, answers) with the code hidden; progress bars are left out. It
-writes report.html (and report.pdf) under runs/report/ or FOLDER and never touches a tracked file.
+From the committed record (notebooks/q*.ipynb, manifests in results/<notebook>/), or from run folders (at most
+one per question): per question the assignment's sub-questions, then the notebook's Markdown and outputs with the
+code hidden and the progress bars left out. Writes under runs/report/ (or FOLDER), never a tracked file.
 """
 from __future__ import annotations
 
@@ -27,7 +25,8 @@ import yaml
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from .run_all import RESULTS, failure
+from .record import WIDGET_VIEW as WIDGET, failure
+from .reference import RESULTS
 from .runs import NOTEBOOKS, PACKAGE, REPO, git_commit, runs_root, shown
 
 TITLE = "The MNIST MLP assignment"
@@ -36,7 +35,6 @@ TEMPLATE = "report.html.j2"  # beside this module; extends nbconvert's lab templ
 STAMP = "%Y-%m-%d %H:%M UTC"  # dates in the title block, to the minute
 CODE_MODES = ("hidden", "folded", "shown")
 BROWSERS = ("chromium", "chromium-browser")
-WIDGET = "application/vnd.jupyter.widget-view+json"
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
 
 # each question's name and what it asks, in this project's words (a clone holds no copy of the assignment)
@@ -111,8 +109,7 @@ def is_progress(out: nbformat.NotebookNode) -> bool:
 
 
 def folder_name(folder: Path) -> str:
-    """A run folder as the report names it, with no machine path: relative to the repository (as shown() writes it)
-    when inside it, else its own name."""
+    """A run folder as the report names it, with no machine path: shown() inside the repository, else its name."""
     return shown(folder) if folder.is_relative_to(REPO) else folder.name
 
 

@@ -34,11 +34,11 @@ import papermill as pm
 import yaml
 
 from . import record
-from .files import beside, replace_folder, restore, sync_folder, write_atomic
+from .files import write_atomic
+from .record import failure, recorded
+from .reference import publish, restore_reference
 from .runs import NOTEBOOKS, REPO, resolve_run_dir, runs_root, shown
 
-RESULTS = REPO / "results"
-FIGURES = REPO / "figures"
 
 
 @dataclass
@@ -143,69 +143,6 @@ def execute(job: Job, fresh: bool, threads: int | None = None) -> dict[str, Any]
     return row
 
 
-def recorded(nb: nbformat.NotebookNode, source: Path, output: Path) -> nbformat.NotebookNode:
-    """An executed notebook as a record (mnist_hw.record.clean), with papermill's input and output paths as the
-    source it was built from and where it lies, relative to the repository (no machine paths)."""
-    nb = record.clean(nb)
-    nb.metadata.setdefault("papermill", {}).update(input_path=shown(source), output_path=shown(output))
-    return nb
-
-
-def failure(notebook: Path) -> str | None:
-    """'cell N: Error: message' of the first failing cell of an executed notebook."""
-    if not notebook.exists():
-        return None
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                return f"cell {cell.get('execution_count')}: {out['ename']}: {out['evalue']}"
-    return None
-
-
-def publish(jobs: list[Job], rows: list[dict[str, Any]]) -> list[str]:
-    """Replace the committed reference by these finished runs; return what was replaced.
-
-    Everything new is first written in full beside what it replaces (results/.<name>.new/, .figures.new/), then
-    each is put in place by a rename: the executed notebook over notebooks/<name>.ipynb, the run's CSVs, figures
-    and manifest as results/<name>/, and every figure of every reference notebook as figures/<q>_<figure>.png
-    (other files there, and the figures of notebooks not run now, are kept). A kill leaves each of them old or new;
-    one cut between a folder swap's two renames is undone when --reference next starts (restore).
-    """
-    staged = []
-    for job, row in zip(jobs, rows):
-        folder, target = row["folder"], RESULTS / job.notebook.stem
-        new = _stage_folder(target, [(p, p.name) for p in sorted(folder.iterdir()) if p.suffix in {".csv", ".png", ".json"}])
-        nb = recorded(nbformat.read(folder / job.notebook.name, as_version=4), job.source_path, job.notebook)
-        staged.append((job, new, target, nbformat.writes(nb) + "\n"))
-    names = {job.name for job in jobs}
-    kept = [(p, p.name) for p in sorted(FIGURES.iterdir()) if p.is_file() and p.name.split("_")[0] not in names] \
-        if FIGURES.exists() else []
-    figures = _stage_folder(FIGURES, kept + [(p, f"{job.name}_{p.name}") for job, row in zip(jobs, rows)
-                                             for p in sorted(row["folder"].glob("*.png"))])
-    replaced = []
-    for job, new, target, text in staged:
-        replace_folder(new, target)
-        write_atomic(job.notebook, text)
-        replaced.append(f"{shown(job.notebook)} and {shown(target)}/")
-    replace_folder(figures, FIGURES)
-    count = len(list(FIGURES.glob("*.png")))
-    replaced.append(f"{shown(FIGURES)}/ ({count} figure{'s' * (count != 1)})")
-    return replaced
-
-
-def _stage_folder(target: Path, files: list[tuple[Path, str]]) -> Path:
-    """A complete new version of `target` beside it (.<name>.new): each (file, name) copied there as name, every file
-    flushed to disk."""
-    new = beside(target, "new")
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir(parents=True)
-    for path, name in files:
-        write_atomic(new / name, path.read_bytes())
-    sync_folder(new)
-    return new
-
-
 def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Path:
     """One CSV across a batch: every run's results.csv with the run's parameters as columns."""
     tables = []
@@ -298,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         job.parameters()  # unknown parameter names stop here, before anything runs
     refuse_repeats(jobs)
     if args.reference:
-        for target in [*(RESULTS / job.notebook.stem for job in jobs), *(job.notebook for job in jobs), FIGURES]:
-            restore(target)  # what an earlier publish cut short
+        restore_reference(job.notebook for job in jobs)  # what an earlier publish cut short
     if args.jobs == 1:
         rows = []
         for job in jobs:

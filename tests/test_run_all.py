@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mnist_hw import files, run_all
+from mnist_hw import files, record, reference, run_all
 
 
 @pytest.mark.parametrize("name", ["q4", "q4_autoencoder", "q4_autoencoder.ipynb", "notebooks/q4_autoencoder.ipynb",
@@ -139,8 +139,8 @@ def repo(tmp_path, monkeypatch):
     for sub in ("notebooks", "results/q8_ok", "figures"):
         (root / sub).mkdir(parents=True)
     monkeypatch.setattr(run_all, "NOTEBOOKS", root / "notebooks")
-    monkeypatch.setattr(run_all, "RESULTS", root / "results")
-    monkeypatch.setattr(run_all, "FIGURES", root / "figures")
+    monkeypatch.setattr(reference, "RESULTS", root / "results")
+    monkeypatch.setattr(reference, "FIGURES", root / "figures")
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("the old record")]),
                    root / "notebooks" / "q8_ok.ipynb")
@@ -230,6 +230,6 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
     nb.cells[0].metadata.update(papermill={"start_time": "t", "duration": 1.0}, tags=["x"])
     nb.metadata["papermill"] = {"start_time": "t", "end_time": "t", "duration": 2.0, "parameters": {"a": 1},
                                 "input_path": "/tmp/scratch/q1.ipynb", "output_path": "/tmp/x/q1.ipynb"}
-    out = run_all.recorded(nb, run_all.NOTEBOOKS / "q1.py", run_all.NOTEBOOKS / "q1.ipynb")
+    out = record.recorded(nb, run_all.NOTEBOOKS / "q1.py", run_all.NOTEBOOKS / "q1.ipynb")
     assert out.cells[0].metadata == {"tags": ["x"]}
     assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}
