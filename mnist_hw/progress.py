@@ -9,9 +9,14 @@ from tqdm.notebook import tqdm as notebook_tqdm
 
 
 @contextmanager
-def progress_bar(total: int, desc: str, enabled: bool = True) -> Iterator[tqdm]:
-    """A tqdm.auto bar over `total` steps. A notebook widget is displayed with a display id and re-displayed when
-    it closes, so the record keeps its end state instead of the 0 % text it had when first shown."""
+def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) -> Iterator[tqdm]:
+    """A tqdm.auto bar over `total` steps (`resumed` more were finished before, resumed or reused: said in its label, or in
+    one line when nothing is left). A notebook widget is displayed with a display id and re-displayed when it
+    closes, so the record keeps its end state instead of the 0 % text it had when first shown."""
+    if enabled and resumed:
+        desc = f"{desc} ({resumed} done earlier)"
+        if total == 0:
+            print(f"{desc}: every one finished before (resumed from the run folder or reused), none left to train")
     if not enabled or total == 0:
         with tqdm(total=total, disable=True) as bar:
             yield bar

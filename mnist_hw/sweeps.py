@@ -101,7 +101,7 @@ def run_sweep(configs: Sequence[TrainConfig], load: Callable[[int], Splits], out
     group_of = _lockstep_key if lockstep else id
     groups = [list(g) for _, g in itertools.groupby(todo, key=group_of)]
     new_rows, new_curves = [], []
-    with progress_bar(len(todo), "configurations", enabled=progress) as bar:
+    with progress_bar(len(todo), "configurations", enabled=progress, resumed=len(configs) - len(todo)) as bar:
         for rows, group_curves in _train_groups(groups, _cache(load), out_features, val_curves, workers):
             commit((store, rows), (curves_store, group_curves))  # one transaction: both tables get the group, or neither
             new_rows.append(rows)

@@ -34,6 +34,14 @@ def test_disabled_or_empty_bars_show_nothing():
                     "with progress_bar(5, 'N', enabled=False) as bar: bar.update(5)") == []
 
 
+def test_resumed_steps_are_said():
+    outputs = run_cell("from mnist_hw.progress import progress_bar\n"
+                       "with progress_bar(0, 'configurations', resumed=12) as bar: pass\n"
+                       "with progress_bar(2, 'configurations', resumed=3) as bar: bar.update(2)")
+    assert outputs[0]["text"] == "configurations (12 done earlier): every one finished before (resumed from the run folder or reused), none left to train\n"
+    assert "configurations (3 done earlier): 100%" in outputs[1]["data"]["text/plain"] and "2/2" in outputs[1]["data"]["text/plain"]
+
+
 def test_terminal_bar_counts(capsys):
     with progress_bar(3, "steps") as bar:
         bar.update(3)
