@@ -51,3 +51,16 @@ def prepare_notebooks(config) -> None:
     for name, parameters in TINY.items():
         pm.execute_notebook(NOTEBOOKS / f"{name}.ipynb", NBVAL / f"{name}.ipynb", prepare_only=True, progress_bar=False,
                             parameters={**parameters, "run_dir": str(NBVAL / "runs" / name)}, kernel_name="python3")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per notebook that nbval ran: how many of its cells passed, failed or were skipped."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            path = report.nodeid.split("::")[0]
+            if report.when in ("call", "setup") and path.endswith(".ipynb") and (outcome != "passed" or report.when == "call"):
+                counts.setdefault(Path(path).name, {}).setdefault(outcome, 0)
+                counts[Path(path).name][outcome] += 1
+    for name, by in sorted(counts.items()):
+        terminalreporter.write_line(f"nbval {name}: " + ", ".join(f"{n} cells {o}" for o, n in by.items()))
