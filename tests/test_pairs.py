@@ -45,3 +45,23 @@ def test_saving_from_jupyterlab_writes_both_files(tmp_path):
     manager.save(model, NOTEBOOKS[0].name)
     source = (tmp_path / NOTEBOOKS[0].with_suffix(".py").name).read_text()
     assert "epochs: int = 7" in source and cells(jupytext.read(tmp_path / NOTEBOOKS[0].name)) == cells(jupytext.reads(source, "py:percent"))
+
+
+def test_jupytext_sync_after_editing_the_source(tmp_path):
+    """The README's editor path: edit the .py, `jupytext --sync` it, and the .ipynb takes the new input and keeps
+    its outputs."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "jupytext.toml").write_text((ROOT / "jupytext.toml").read_text())
+    record = tmp_path / NOTEBOOKS[0].name
+    shutil.copy(NOTEBOOKS[0], record)
+    source = record.with_suffix(".py")
+    source.write_text(NOTEBOOKS[0].with_suffix(".py").read_text().replace("epochs: int = 5", "epochs: int = 7"))
+    os.utime(source, (record.stat().st_mtime + 10,) * 2)  # edited after the record was written
+    jupytext_cli = Path(sys.executable).with_name("jupytext")
+    subprocess.run([str(jupytext_cli), "--sync", str(source)], check=True, capture_output=True, cwd=tmp_path)
+    synced = jupytext.read(record)
+    assert cells(synced) == cells(jupytext.read(source)) and "epochs: int = 7" in synced.cells[2].source
+    assert sum(len(c.get("outputs", [])) for c in synced.cells) == sum(len(c.get("outputs", [])) for c in jupytext.read(NOTEBOOKS[0]).cells)
