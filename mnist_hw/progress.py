@@ -10,9 +10,9 @@ from tqdm.notebook import tqdm as notebook_tqdm
 
 @contextmanager
 def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) -> Iterator[tqdm]:
-    """A tqdm.auto bar over `total` steps (`resumed` more were finished before, resumed or reused: said in its label, or in
-    one line when nothing is left). A notebook widget is displayed with a display id and re-displayed when it
-    closes, so the record keeps its end state instead of the 0 % text it had when first shown."""
+    """A tqdm.auto bar over `total` steps (`resumed` more were finished before, resumed or reused: said in its
+    label, or in one line when nothing is left). A notebook widget is displayed with a display id and re-displayed
+    when it closes, so the record keeps its end state instead of the 0 % text it had when first shown."""
     if enabled and resumed:
         desc = f"{desc} ({resumed} done earlier)"
         if total == 0:

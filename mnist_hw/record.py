@@ -13,6 +13,11 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TIMINGS = ("start_time", "end_time", "duration")
 
 
+def question(notebook: Path) -> str:
+    """A notebook's short name, q1 .. q4: its run folders' prefix and its question in the report."""
+    return notebook.stem.split("_")[0]
+
+
 def source_path(notebook: Path) -> Path:
     """The file a notebook is built from: its jupytext pair <name>.py when there is one, else the .ipynb."""
     pair = notebook.with_suffix(".py")
@@ -24,16 +29,16 @@ def source(notebook: Path) -> nbformat.NotebookNode:
     (q1-00, q1-01, ...) so that they do not change between runs."""
     nb = jupytext.read(source_path(notebook))
     nb.metadata.setdefault("kernelspec", nbformat.from_dict({"name": "python3", "display_name": "Python 3", "language": "python"}))
-    prefix = notebook.stem.split("_")[0]
     for i, cell in enumerate(nb.cells):
-        cell.id = f"{prefix}-{i:02d}"
+        cell.id = f"{question(notebook)}-{i:02d}"
     return nb
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop per-cell execution metadata (papermill's times, nbclient's iopub timestamps) and the notebook's run
-    times (and papermill's empty tag lists and jupytext's per-notebook metadata), and keep a widget output as its text (a finished tqdm bar reads '12/12'): widget state holds random
-    model ids that would change every regeneration, and a static viewer cannot show a widget anyway."""
+    """Drop per-cell execution metadata (papermill's times, nbclient's iopub timestamps), the notebook's run times,
+    papermill's empty tag lists and jupytext's per-notebook metadata, and keep a widget output as its text (a
+    finished tqdm bar reads '12/12'): widget state holds random model ids that would change every regeneration,
+    and a static viewer cannot show a widget anyway."""
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)

@@ -25,7 +25,7 @@ import yaml
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from .record import WIDGET_VIEW as WIDGET, failure
+from .record import WIDGET_VIEW as WIDGET, failure, question
 from .reference import RESULTS
 from .runs import NOTEBOOKS, PACKAGE, REPO, git_commit, runs_root, shown
 
@@ -59,7 +59,7 @@ def committed_sources() -> list[Source]:
         if not manifest.is_file():
             raise SystemExit(f"report: {shown(manifest)} is missing: the committed record of {notebook.name} is "
                              "incomplete (make run writes it)")
-        sources.append(Source(notebook.stem.split("_")[0], notebook, json.loads(manifest.read_text())))
+        sources.append(Source(question(notebook), notebook, json.loads(manifest.read_text())))
     if not sources:
         raise SystemExit(f"report: no notebook q*.ipynb in {shown(NOTEBOOKS)}")
     return sources

@@ -51,7 +51,7 @@ class Job:
 
     @property
     def name(self) -> str:
-        return self.notebook.stem.split("_")[0]  # q1 .. q4: the run folder's prefix
+        return record.question(self.notebook)
 
     @property
     def source_path(self) -> Path:
@@ -91,9 +91,9 @@ def find_notebook(name: str) -> Path:
     else exit. Returns the path of its .ipynb record."""
     stem = Path(name).name.removesuffix(".ipynb").removesuffix(".py")
     known = all_notebooks()
-    matches = [p for p in known if p.stem == stem or p.stem.split("_")[0] == stem]
+    matches = [p for p in known if p.stem == stem or record.question(p) == stem]
     if len(matches) != 1:
-        raise SystemExit(f"unknown notebook {name!r}; choose from {', '.join(p.stem.split('_')[0] for p in known)} "
+        raise SystemExit(f"unknown notebook {name!r}; choose from {', '.join(record.question(p) for p in known)} "
                          f"or {', '.join(p.name for p in known)}")
     return matches[0]
 
