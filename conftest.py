@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_hw.data import has_mnist, mnist_root
+from mnist_hw.engine.data import has_mnist, mnist_root
 
 
 def pytest_configure(config):
@@ -43,14 +43,15 @@ def prepare_notebooks(config) -> None:
     import shutil
 
     import papermill as pm
-    from mnist_hw.runs import NOTEBOOKS
-    from tests.tiny import TINY
+    from mnist_hw.runs.folder import NOTEBOOKS
+    from mnist_hw.registry import QUESTIONS
 
     shutil.rmtree(NBVAL, ignore_errors=True)
     NBVAL.mkdir(parents=True)
-    for name, parameters in TINY.items():
-        pm.execute_notebook(NOTEBOOKS / f"{name}.ipynb", NBVAL / f"{name}.ipynb", prepare_only=True, progress_bar=False,
-                            parameters={**parameters, "run_dir": str(NBVAL / "runs" / name)}, kernel_name="python3")
+    for q in QUESTIONS.values():
+        pm.execute_notebook(NOTEBOOKS / f"{q.notebook}.ipynb", NBVAL / f"{q.notebook}.ipynb", prepare_only=True,
+                            progress_bar=False, parameters={**q.tiny, "run_dir": str(NBVAL / "runs" / q.notebook)},
+                            kernel_name="python3")
 
 
 def pytest_terminal_summary(terminalreporter):

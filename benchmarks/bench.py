@@ -23,12 +23,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
-from mnist_hw.data import MEAN, STD, Split, ensure_mnist, generator, load_splits
-from mnist_hw.losses import MSE, CrossEntropy
-from mnist_hw.models import MLPStack, Autoencoder, SimpleMLP, seeded
-from mnist_hw.sweeps import run_sweep
-from mnist_hw.optim import Adam
-from mnist_hw.training import FitOptions, TrainConfig, fit, resolve_device, synchronize
+from mnist_hw.engine.data import MEAN, STD, Split, ensure_mnist, generator, load_splits
+from mnist_hw.engine.losses import MSE, CrossEntropy
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.engine.models import Autoencoder, SimpleMLP, seeded
+from mnist_hw.runs.sweep import run_sweep
+from mnist_hw.engine.optim import Adam
+from mnist_hw.engine.train import FitOptions, TrainConfig, fit
+from mnist_hw.engine.device import resolve_device, synchronize
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
            for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]

@@ -11,12 +11,14 @@ import time
 
 import torch
 
-from mnist_hw.data import load_splits
-from mnist_hw.losses import CrossEntropy
-from mnist_hw.activations import ACTIVATIONS
-from mnist_hw.models import MLPStack, SimpleMLP, seeded
-from mnist_hw.sweeps import run_sweep
-from mnist_hw.training import FitOptions, TrainConfig, fit, resolve_device, synchronize
+from mnist_hw.engine.data import load_splits
+from mnist_hw.engine.losses import CrossEntropy
+from mnist_hw.engine.activations import ACTIVATIONS
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.engine.models import SimpleMLP, seeded
+from mnist_hw.runs.sweep import run_sweep
+from mnist_hw.engine.train import FitOptions, TrainConfig, fit
+from mnist_hw.engine.device import resolve_device, synchronize
 
 Q2_GRID = [(h, a) for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
 

@@ -14,9 +14,10 @@ import argparse
 
 import torch
 
-from mnist_hw.data import Split, load_splits
-from mnist_hw.models import MLPStack, SimpleMLP, seeded
-from mnist_hw.training import FitOptions, fit, predict
+from mnist_hw.engine.data import Split, load_splits
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.engine.models import SimpleMLP, seeded
+from mnist_hw.engine.train import FitOptions, fit, predict
 
 COMPANIONS = [(4, "sigmoid"), (32, "relu"), (64, "sigmoid")]  # other grid models sharing the stack
 

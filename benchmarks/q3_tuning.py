@@ -44,17 +44,17 @@ import pandas as pd
 import torch
 from scipy.stats import chi2
 
-from mnist_hw.checks import largest_N
-from mnist_hw.validation import MAX_SEED, Each, Int, Number
-from mnist_hw.data import Splits, generator
-from mnist_hw.imbalance import Imbalanced, dropped_ones, load_imbalanced
-from mnist_hw.metrics import Confusion, prior_f1, prior_f1_interval
-from mnist_hw.losses import margin
-from mnist_hw.models import MLPStack, SimpleMLP, seeded
-from mnist_hw.remedies import (augmented_split, gap_threshold, held_out_ones, tail_fit, threshold_in_gap,
-                               train_augmented)
-from mnist_hw.results import mean_std
-from mnist_hw.training import TrainConfig, fit, predict
+from mnist_hw.questions.q3.data import largest_N
+from mnist_hw.engine.rules import MAX_SEED, Each, Int, Number
+from mnist_hw.engine.data import Splits, generator
+from mnist_hw.questions.q3.data import Imbalanced, dropped_ones, load_imbalanced
+from mnist_hw.questions.q3.metrics import Confusion, prior_f1, prior_f1_interval
+from mnist_hw.engine.losses import margin
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.engine.models import SimpleMLP, seeded
+from mnist_hw.questions.q3.remedies import augmented_split, gap_threshold, held_out_ones, tail_fit, threshold_in_gap, train_augmented
+from mnist_hw.questions.tables import mean_std
+from mnist_hw.engine.train import TrainConfig, fit, predict
 
 DEFAULT = {"aug_hidden": 16, "share": 0.1, "tail": 25, "level": 0.0, "ensemble": 1}  # the Q3 notebook's settings (chosen here)
 SETTING = ["aug_hidden", "share", "tail"]  # what the half-split grid tunes; --crossfit tunes tail and level

@@ -25,15 +25,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mnist_hw.answers import q1
-from mnist_hw.checks import ParameterGuard, check_q1
-from mnist_hw.data import load_splits
-from mnist_hw.models import SimpleMLP
-from mnist_hw.plots import learning_curves, log2_axis, mean_band
-from mnist_hw.results import mean_std
-from mnist_hw.runs import open_run
-from mnist_hw.sweeps import KEY, run_sweep
-from mnist_hw.training import TrainConfig, resolve_device
+from mnist_hw.questions import q1
+from mnist_hw.runs.guard import ParameterGuard
+from mnist_hw.engine.data import load_splits
+from mnist_hw.engine.models import SimpleMLP
+from mnist_hw.questions.plots import learning_curves, log2_axis, mean_band
+from mnist_hw.questions.tables import mean_std
+from mnist_hw.runs.folder import open_run
+from mnist_hw.runs.sweep import sweep_configs
+from mnist_hw.engine.train import CONFIG_KEY, TrainConfig
+from mnist_hw.engine.device import resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -51,9 +52,9 @@ run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: ru
 
 # %%
 # Check every parameter before any data is loaded or any model trained, then open this run's folder.
-params = guard.check(globals(), check_q1)
+params = guard.check(globals(), q1.rules())
 dev = resolve_device(device)
-run = open_run("q1", params, dev)
+run = open_run(q1, params, dev)
 print(run.describe())
 
 # %% [markdown]
@@ -77,7 +78,7 @@ pd.DataFrame({"images": splits.sizes(),
 #
 # One hidden layer, two output logits, softmax cross-entropy; the same configuration for every batch size. The
 # models of one batch size (one per seed) train together in one lockstep stack, each on its own seed's data and
-# minibatch stream (see `mnist_hw.models.MLPStack`); the time reported for them is that stack's wall time,
+# minibatch stream (see `mnist_hw.engine.models.MLPStack`); the time reported for them is that stack's wall time,
 # shared by its models (`models_in_step`).
 
 # %%
@@ -98,8 +99,8 @@ pd.Series({"input": "784 standardised pixels", "hidden units": hidden, "activati
 configs = [TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, epochs=epochs,
                        batch_size=b, seed=s) for s in seeds for b in batch_sizes]
 with run.phase("train"):
-    results, curves = run_sweep(configs, load, out_features=2, store=run.rows("results", KEY),
-                                curves_store=run.rows("curves", [*KEY, "epoch"]), val_curves=False)
+    results, curves = sweep_configs(configs, load, out_features=2, store=run.rows("results", CONFIG_KEY),
+                                curves_store=run.rows("curves", [*CONFIG_KEY, "epoch"]), val_curves=False)
 results[["batch_size", "seed", "models_in_step", "time_s", "time_share_s", "train_acc", "val_acc", "test_acc", "diverged"]].round(3)
 
 # %%
@@ -130,7 +131,7 @@ fig.tight_layout(); run.save_figure(fig, "batch_size"); plt.show()
 # %% [markdown]
 # ## What the numbers show
 #
-# The findings below are written by `mnist_hw.answers.q1` from the tables above, so they stay true when the
+# The findings below are written by `mnist_hw.questions.q1` from the tables above, so they stay true when the
 # notebook is rerun with other parameters. The batch size chosen as best is the one with the highest mean
 # *validation* accuracy; the test accuracy is reported for it, never used to choose.
 

@@ -28,22 +28,24 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from mnist_hw.answers import q3
-from mnist_hw.checks import ParameterGuard, check_q3
-from mnist_hw.imbalance import load_imbalanced
-from mnist_hw.models import SimpleMLP
-from mnist_hw.plots import f1_panels
-from mnist_hw.remedy_scores import headline_table, ranking, representatives
-from mnist_hw.remedy_sweep import KEY, sweep
-from mnist_hw.results import mean_std
-from mnist_hw.runs import open_run
-from mnist_hw.training import TrainConfig, resolve_device
+from mnist_hw.questions import q3
+from mnist_hw.questions.q3 import answers
+from mnist_hw.runs.guard import ParameterGuard
+from mnist_hw.questions.q3.data import load_imbalanced
+from mnist_hw.engine.models import SimpleMLP
+from mnist_hw.questions.plots import f1_panels
+from mnist_hw.questions.q3.scores import headline_table, ranking, representatives
+from mnist_hw.questions.q3.sweep import ROW_KEY, sweep
+from mnist_hw.questions.tables import mean_std
+from mnist_hw.runs.folder import open_run
+from mnist_hw.engine.train import TrainConfig
+from mnist_hw.engine.device import resolve_device
 
 guard = ParameterGuard(globals())
 
 # %% tags=["parameters"]
 N_list: list[int] = [100, 250, 500, 750, 1000, 1250, 1500, 1750, 2000, 5000]  # keep 1 in N of the ones; 100 is the 1 % case
-methods: list[str] = ["baseline", "weighted", "resampled", "logit_adjusted", "focal", "threshold", "augmented", "augmented_gap", "centroid", "autoencoder"]  # remedies to compare (see mnist_hw.remedies.METHODS)
+methods: list[str] = ["baseline", "weighted", "resampled", "logit_adjusted", "focal", "threshold", "augmented", "augmented_gap", "centroid", "autoencoder"]  # remedies to compare (see mnist_hw.questions.q3.remedies.METHODS)
 seeds: list[int] = [0, 1, 2, 3, 4]  # one run per seed (subsample, split, init, shuffling); tables show mean ± std
 epochs: int = 5  # passes over the training split
 hidden: int = 4  # hidden units of the 784-h-2 MLP (the earlier report used 4, ReLU)
@@ -59,10 +61,10 @@ run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: ru
 
 # %%
 # Check every parameter before any data is loaded or any model trained, then open this run's folder.
-params = guard.check(globals(), check_q3)
+params = guard.check(globals(), q3.rules())
 dev = resolve_device(device)
 torch.set_num_threads(cpu_threads)
-run = open_run("q3", params, dev)
+run = open_run(q3, params, dev)
 print(run.describe())
 cfg = TrainConfig(hidden=hidden, activation="relu", optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
 
@@ -87,7 +89,7 @@ counts.T
 # %%
 with run.phase("train"):
     results = sweep(N_list, seeds, methods, cfg, ae_hidden=ae_hidden, ae_quantile=ae_quantile, aug_hidden=aug_hidden,
-                    root=data_root or None, device=dev, store=run.rows("results", KEY))
+                    root=data_root or None, device=dev, store=run.rows("results", ROW_KEY))
 # the earlier report's row-by-row layout (N, weight, times, accuracies, F1) stays available as a CSV
 report_columns = ["train_time_s", "train_acc", "val_acc", "test_acc", "full_acc", "f1_val", "f1_test", "f1_full", "f1_prior"]
 run.save_table(mean_std(results, ["method", "N", "weight"], report_columns, 3), "seed_tables")
@@ -95,7 +97,7 @@ print(f"{len(results)} rows (one per N, seed and model) in results.csv; the same
 
 
 # %%
-study = q3.Study(results, test_zeros=int(zeros["test (full)"]), test_ones=int(ones["test (full)"]))
+study = answers.Study(results, test_zeros=int(zeros["test (full)"]), test_ones=int(ones["test (full)"]))
 priors = pd.Series({N: d.prior for N, d in datasets.items()})  # the training prior π of each N
 small, large = study.small, study.large
 
@@ -106,11 +108,11 @@ small, large = study.small, study.large
 
 # %%
 if "baseline" in methods:
-    display(q3.baseline_table(results))
+    display(answers.baseline_table(results))
 
 # %%
 if "baseline" in methods:
-    display(Markdown(q3.baseline_answer(study, counts['sparse test "1"s'])))
+    display(Markdown(answers.baseline_answer(study, counts['sparse test "1"s'])))
 
 # %% [markdown]
 # ## 2. Weighted loss
@@ -120,11 +122,11 @@ if "baseline" in methods:
 
 # %%
 if "weighted" in methods:
-    display(q3.family_table(results, "weighted"))
+    display(answers.family_table(results, "weighted"))
 
 # %%
 if "weighted" in methods:
-    display(Markdown(q3.weighted_answer(study)))
+    display(Markdown(answers.weighted_answer(study)))
 
 # %% [markdown]
 # ## 3. Resampling
@@ -134,11 +136,11 @@ if "weighted" in methods:
 
 # %%
 if "resampled" in methods:
-    display(q3.family_table(results, "resampled"))
+    display(answers.family_table(results, "resampled"))
 
 # %%
 if "resampled" in methods:
-    display(Markdown(q3.resampled_answer(study, counts.loc[large, 'train "1"s'])))
+    display(Markdown(answers.resampled_answer(study, counts.loc[large, 'train "1"s'])))
 
 # %% [markdown]
 # ## 4. A proposal for large N: `augmented_gap`
@@ -170,13 +172,13 @@ if "resampled" in methods:
 
 # %%
 if "augmented_gap" in methods:
-    proposal = q3.proposal_table(study, counts['train "1"s'], priors)
+    proposal = answers.proposal_table(study, counts['train "1"s'], priors)
     run.save_table(proposal, "proposal")
     display(proposal)
 
 # %%
 if "augmented_gap" in methods:
-    display(Markdown(q3.proposal_answer(study, priors)))
+    display(Markdown(answers.proposal_answer(study, priors)))
 
 # %% [markdown]
 # ## Ranking and F1 against N
@@ -189,16 +191,16 @@ if "augmented_gap" in methods:
 # %%
 rank = ranking(results)
 run.save_table(rank, "ranking", index=False)
-q3.ranking_table(rank, large)
+answers.ranking_table(rank, large)
 
 # %%
 fig = f1_panels(rank, representatives(results))
 run.save_figure(fig, "f1_vs_N"); plt.show()
 
 # %%
-display(Markdown(q3.summary(study, rank, counts['val "1"s'])))
+display(Markdown(answers.summary(study, rank, counts['val "1"s'])))
 
 # %%
 headline = headline_table(results, rank)  # augmented_gap, the proposal, fixed by design: test results, reported
 run.save_table(headline, "headline", index=False)
-run.finish(headline=q3.headline(headline))
+run.finish(headline=answers.headline(headline))

@@ -32,15 +32,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mnist_hw.answers import q4
-from mnist_hw.checks import ParameterGuard, check_q4
-from mnist_hw.data import Split, generator, load_splits, pick_per_class
-from mnist_hw.losses import MSE
-from mnist_hw.models import PCA, Autoencoder, MLPStack, seeded
-from mnist_hw.plots import image_pairs, learning_curves
-from mnist_hw.reconstruction import dead_units, pca_column, per_image_mse, split_mse
-from mnist_hw.runs import open_run
-from mnist_hw.training import TrainConfig, fit, predict, resolve_device
+from mnist_hw.questions import q4
+from mnist_hw.runs.guard import ParameterGuard
+from mnist_hw.engine.data import Split, generator, load_splits, pick_per_class
+from mnist_hw.engine.losses import MSE
+from mnist_hw.engine.models import PCA, Autoencoder, seeded
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.questions.plots import image_pairs, learning_curves
+from mnist_hw.questions.q4 import dead_units, pca_column, per_image_mse, split_mse
+from mnist_hw.runs.folder import open_run
+from mnist_hw.engine.train import TrainConfig, fit, predict
+from mnist_hw.engine.device import resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -60,11 +62,11 @@ run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: ru
 
 # %%
 # Check every parameter before any data is loaded or any model trained, then open this run's folder.
-params = guard.check(globals(), check_q4)
+params = guard.check(globals(), q4.rules())
 dev = resolve_device(device)
 config = TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, epochs=epochs,
                      batch_size=batch_size, seed=seed)
-run = open_run("q4", params, dev)
+run = open_run(q4, params, dev)
 print(run.describe())
 
 # %% [markdown]
@@ -135,7 +137,6 @@ fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 
 # %%
 pca = PCA(hidden).fit(splits.train.x)
-baseline = pca_column(hidden)
 per_image = per_image_mse(stack, pca, named, diverged)  # error averaged over the 784 pixels of each image
 mse = split_mse(per_image)
 run.save_table(mse, "results")
@@ -171,7 +172,7 @@ else:
 # %% [markdown]
 # ## What the numbers show
 #
-# The findings below are written by `mnist_hw.answers.q4` from the tables above, so they stay true when the
+# The findings below are written by `mnist_hw.questions.q4` from the tables above, so they stay true when the
 # notebook is rerun with other parameters.
 
 # %%

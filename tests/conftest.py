@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnist_hw.data import Split, Splits, has_mnist, mnist_root
-from mnist_hw.runs import NOTEBOOKS
+from mnist_hw.engine.data import Split, Splits, has_mnist, mnist_root
+from mnist_hw.runs.folder import NOTEBOOKS
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_hw.data import has_mnist, mnist_root
-from mnist_hw.runs import NOTEBOOKS
+from mnist_hw.engine.data import has_mnist, mnist_root
+from mnist_hw.runs.folder import NOTEBOOKS
 
-from lab import LabServer, chromium
-from tiny import TINY
+from tests.lab import LabServer, chromium
+from mnist_hw.registry import QUESTIONS
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
                                 "MNIST_HW_CHROMIUM to a Chromium binary)")
@@ -28,7 +28,7 @@ BAR_COUNT = re.compile(r"(\d+)/(\d+)\s*\[")  # tqdm's "n/total [elapsed<remainin
 BAR_PERCENT = re.compile(r"(\d+)%\|")  # tqdm's text bar "42%|████  |"
 TIMEOUT_MS = 120_000
 # The tests' tiny Q1, lighter still: the browser checks the Lab loop, not the numbers (one seed, large batches).
-BROWSER_Q1 = {**TINY["q1_binary_batch_size"], "batch_sizes": [256, 1024], "seeds": [0]}
+BROWSER_Q1 = {**QUESTIONS["q1"].tiny, "batch_sizes": [256, 1024], "seeds": [0]}
 
 
 def unfinished_bars(text: str) -> list[str]:

@@ -8,13 +8,13 @@ import papermill as pm
 import pytest
 from nbclient import NotebookClient
 
-from mnist_hw.runs import NOTEBOOKS
-from tiny import TINY
+from mnist_hw.runs.folder import NOTEBOOKS
+from mnist_hw.registry import QUESTIONS
 
 
 
 def test_q1_run_writes_results_and_manifest_resumes_and_reproduces(run_notebook):
-    tiny = TINY["q1_binary_batch_size"]
+    tiny = QUESTIONS["q1"].tiny
     out = run_notebook("q1_binary_batch_size.ipynb", run="a", **tiny)
     first = pd.read_csv(out / "results.csv")
     assert sorted(zip(first.seed, first.batch_size)) == [(0, 64), (0, 512), (1, 64), (1, 512)]

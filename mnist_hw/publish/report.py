@@ -1,0 +1,298 @@
+"""The hand-in: one self-contained HTML report of the four executed notebooks (and a PDF where Chromium is installed).
+
+usage: python -m mnist_hw.publish.report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
+
+From the committed record (notebooks/q*.ipynb, manifests in results/<notebook>/), or from run folders (at most
+one per question): per question the assignment's sub-questions, then the notebook's Markdown and outputs with the
+code hidden and the progress bars left out. Writes under runs/report/ (or FOLDER), never a tracked file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from bs4 import BeautifulSoup
+from nbconvert import HTMLExporter
+
+from .record import WIDGET_VIEW as WIDGET, failure, question
+from .reference import RESULTS
+from ..registry import QUESTIONS
+from ..runs.folder import NOTEBOOKS, REPO, git_commit, runs_root, shown
+
+TITLE = "The MNIST MLP assignment"
+SUBTITLE = "Four questions on one-hidden-layer MLPs: batch size, ten digits, class imbalance, an autoencoder"
+TEMPLATE = "report.html.j2"  # beside this module; extends nbconvert's lab template
+STAMP = "%Y-%m-%d %H:%M UTC"  # dates in the title block, to the minute
+CODE_MODES = ("hidden", "folded", "shown")
+BROWSERS = ("chromium", "chromium-browser")
+PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
+
+
+
+@dataclass
+class Source:
+    """One question's executed notebook and the manifest of the run that executed it."""
+
+    question: str
+    notebook: Path
+    manifest: dict[str, Any]
+    folder: Path | None = None  # the run folder, when the report is built from one
+
+
+def committed_sources() -> list[Source]:
+    """The committed record: notebooks/q*.ipynb, each with results/<notebook>/manifest.json."""
+    sources = []
+    for notebook in sorted(NOTEBOOKS.glob("q*.ipynb")):
+        manifest = RESULTS / notebook.stem / "manifest.json"
+        if not manifest.is_file():
+            raise SystemExit(f"report: {shown(manifest)} is missing: the committed record of {notebook.name} is "
+                             "incomplete (make run writes it)")
+        sources.append(Source(question(notebook), notebook, json.loads(manifest.read_text())))
+    if not sources:
+        raise SystemExit(f"report: no notebook q*.ipynb in {shown(NOTEBOOKS)}")
+    return sources
+
+
+def run_folder_sources(folders: list[str]) -> list[Source]:
+    """The run folders given, checked (each exists, holds one executed notebook and a finished manifest, at most
+    one per question) before anything is built; in question order."""
+    sources: dict[str, Source] = {}
+    for name in folders:
+        folder = Path(name).expanduser().resolve()
+        if not folder.is_dir():
+            raise SystemExit(f"report: run folder {name!r} is not a folder")
+        notebooks, manifest = sorted(folder.glob("q*.ipynb")), folder / "manifest.json"
+        if len(notebooks) != 1 or not manifest.is_file():
+            raise SystemExit(f"report: run folder {name!r} must hold one executed notebook q*.ipynb and manifest.json "
+                             f"(found {[p.name for p in notebooks]}{'' if manifest.is_file() else ', no manifest.json'})")
+        meta = json.loads(manifest.read_text())
+        question = meta.get("notebook")
+        if question not in QUESTIONS:
+            raise SystemExit(f"report: run folder {name!r}: manifest names notebook {question!r}; "
+                             f"expected one of {', '.join(QUESTIONS)}")
+        if not meta.get("finished"):
+            raise SystemExit(f"report: run folder {name!r} holds an unfinished run (its manifest has no end time)")
+        if question in sources:
+            raise SystemExit(f"report: two run folders for {question}: {shown(sources[question].folder)} and {name}")
+        sources[question] = Source(question, notebooks[0], meta, folder)
+    return [sources[q] for q in QUESTIONS if q in sources]
+
+
+def find_sources(folders: list[str]) -> list[Source]:
+    """The run folders given, else the committed record; refused if a notebook holds an error."""
+    sources = run_folder_sources(folders) if folders else committed_sources()
+    for source in sources:
+        if error := failure(source.notebook):
+            raise SystemExit(f"report: {shown(source.notebook)} failed ({error}); rerun it before building the report")
+    return sources
+
+
+def is_progress(out: nbformat.NotebookNode) -> bool:
+    """A progress bar: a widget view (tqdm.auto in a kernel), its finished text as the committed record keeps it
+    (mnist_hw.publish.record.clean), or tqdm's text bar on stderr."""
+    data = out.get("data", {})
+    if WIDGET in data or (set(data) == {"text/plain"} and PROGRESS_BAR.search(data["text/plain"])):
+        return True
+    return out.output_type == "stream" and out.name == "stderr" and bool(PROGRESS_BAR.search(out.text))
+
+
+def folder_name(folder: Path) -> str:
+    """A run folder as the report names it, with no machine path: shown() inside the repository, else its name."""
+    return shown(folder) if folder.is_relative_to(REPO) else folder.name
+
+
+def scrubber(sources: list[Source]):
+    """A function that writes the run folders' and the repository's absolute paths as folder_name() and '.'."""
+    names = {str(s.folder): folder_name(s.folder) for s in sources if s.folder} | {str(REPO): "."}
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(names, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: names[m.group(0)], text)
+
+
+def scrub_cell(cell: nbformat.NotebookNode, scrub) -> None:
+    """Apply scrub to a cell's source and to every text of its outputs."""
+    cell.source = scrub(cell.source)
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            out.text = scrub(out.text)
+        out.get("data", {}).update({mime: scrub(value) for mime, value in out.get("data", {}).items()
+                                    if mime.startswith("text/") and isinstance(value, str)})
+
+
+def assignment_cell(question: str) -> nbformat.NotebookNode:
+    """The question's sub-questions as a Markdown cell tagged 'assignment' (styled as a box)."""
+    asked = QUESTIONS[question]
+    text = f"**{asked.title} — what the assignment asks**\n\n" + "\n".join(f"- {item}" for item in asked.asks)
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["assignment"]})
+
+
+def question_cells(source: Source, code: str, scrub) -> list[nbformat.NotebookNode]:
+    """A notebook's cells for the report: progress bars dropped, paths scrubbed, code cells without output dropped
+    when code is hidden, and the assignment's box after the notebook's title (cell ids '<question>-<index>')."""
+    nb, cells = nbformat.read(source.notebook, as_version=4), []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs if not is_progress(out)]
+            if code == "hidden" and not cell.outputs:
+                continue
+        scrub_cell(cell, scrub)
+        cells.append(cell)
+    titled = bool(cells) and cells[0].cell_type == "markdown" and cells[0].source.lstrip().startswith("# ")
+    if not titled:
+        cells.insert(0, nbformat.v4.new_markdown_cell(f"# {QUESTIONS[source.question].title}"))
+    cells.insert(1, assignment_cell(source.question))
+    for index, cell in enumerate(cells):
+        cell.id = f"{source.question}-{index}"
+    return cells
+
+
+def same_or_each(sources: list[Source], value) -> str:
+    """value(manifest) when all runs agree, else 'a (q1, q2); b (q3)'."""
+    groups: dict[str, list[str]] = {}
+    for s in sources:
+        groups.setdefault(value(s.manifest), []).append(s.question)
+    return next(iter(groups)) if len(groups) == 1 else "; ".join(f"{v} ({', '.join(qs)})" for v, qs in groups.items())
+
+
+def finished(manifest: dict[str, Any]) -> str:
+    """When the run finished, to the minute, in UTC."""
+    stamp = manifest.get("finished")
+    return datetime.fromisoformat(stamp).astimezone(timezone.utc).strftime(STAMP) if stamp else "?"
+
+
+def title_block(sources: list[Source], code: str) -> dict[str, Any]:
+    """The title block's facts (build, machine, versions) and one row per run, from the manifests."""
+    built = datetime.now(timezone.utc).strftime(STAMP)
+    facts = [
+        ("Report", f"built {built} from git commit {git_commit() or 'n/a'}"),
+        ("Source", "the committed record (notebooks/, results/)" if not any(s.folder for s in sources)
+         else "run folders " + ", ".join(folder_name(s.folder) for s in sources)),
+        ("Machine", same_or_each(sources, lambda m: f"{m.get('platform', '?')}, {m.get('device_name', '?')}")),
+        ("Versions", same_or_each(sources, lambda m: ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))),
+    ]
+    header = ["question", "notebook", "run finished", "wall time", "git commit", "code", "device", "CPU threads"]
+    runs = [[s.question, s.notebook.name, finished(s.manifest),
+             f"{s.manifest['wall_s']:.1f} s" if s.manifest.get("wall_s") else "?",
+             s.manifest.get("git_commit") or "n/a", s.manifest.get("code_version", "?"), s.manifest.get("device", "?"),
+             str(s.manifest.get("cpu_threads", "?"))] for s in sources]
+    return {"title": TITLE, "subtitle": SUBTITLE, "facts": facts, "runs_header": header, "runs": runs, "code": code}
+
+
+def heading_text(heading) -> str:
+    """A heading's text without nbconvert's '¶' anchor link."""
+    return "".join(s for s in heading.find_all(string=True) if not s.find_parent("a", class_="anchor-link")).strip()
+
+
+def add_contents(html: str, sources: list[Source]) -> str:
+    """Give every heading an id unique in the page ('q2', 'q2-Data', ...), break pages before each question and
+    fill the table of contents (each question and its sections)."""
+    soup = BeautifulSoup(html, "html.parser")
+    toc, used = soup.new_tag("ol"), set()
+    for source in sources:
+        cells = soup.select(f'div.jp-Cell[id^="cell-id={source.question}-"]')
+        cells[0]["class"] = [*cells[0].get("class", []), "report-question"]
+        item, sections = None, None
+        for heading in (h for cell in cells for h in cell.find_all(["h1", "h2"])):
+            new = source.question if item is None else f"{source.question}-{heading.get('id', 'section')}"
+            while new in used:
+                new += "-"
+            used.add(new)
+            heading["id"] = new
+            for link in heading.find_all("a", class_="anchor-link"):
+                link["href"] = f"#{new}"
+            entry = soup.new_tag("li")
+            entry.append(soup.new_tag("a", href=f"#{new}", string=heading_text(heading)))
+            if item is None:
+                item, sections = entry, soup.new_tag("ul")
+                item.append(sections)
+                toc.append(item)
+            elif heading.name == "h2":
+                sections.append(entry)
+    soup.select_one("nav.report-toc").append(toc)
+    return str(soup)
+
+
+def render(sources: list[Source], code: str = "hidden") -> str:
+    """The report as one HTML page: images inline as data: URIs, no script or stylesheet from the network."""
+    if code not in CODE_MODES:
+        raise ValueError(f"code={code!r}: expected one of {', '.join(CODE_MODES)}")
+    scrub = scrubber(sources)
+    first = nbformat.read(sources[0].notebook, as_version=4).metadata
+    nb = nbformat.v4.new_notebook(metadata={k: first[k] for k in ("kernelspec", "language_info") if k in first})
+    nb.metadata.title = TITLE
+    nb.cells = [cell for source in sources for cell in question_cells(source, code, scrub)]
+    exporter = HTMLExporter(template_name="lab", template_file=TEMPLATE, extra_template_paths=[str(Path(__file__).parent)],
+                            exclude_input=code == "hidden", exclude_input_prompt=True, exclude_output_prompt=True,
+                            embed_images=True)
+    html, _ = exporter.from_notebook_node(nb, resources={"report": title_block(sources, code)})
+    return add_contents(html, sources)
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable on PATH, if any."""
+    return next((path for path in map(shutil.which, BROWSERS) if path), None)
+
+
+def print_pdf(browser: str, page: Path, pdf: Path) -> None:
+    """Print the page to PDF with headless Chromium (no header or footer, so no file path on the pages); the PDF
+    appears only once complete."""
+    partial = pdf.with_suffix(".pdf.part")
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                               "--no-pdf-header-footer", "--print-to-pdf-no-header",  # new and older Chromium
+                               f"--print-to-pdf={partial}", page.resolve().as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    if done.returncode != 0 or not partial.is_file():
+        partial.unlink(missing_ok=True)
+        raise SystemExit(f"report: {shown(page)} written, but {Path(browser).name} could not print it to PDF "
+                         f"(exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+    partial.replace(pdf)
+
+
+def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True) -> list[Path]:
+    """Write report.html (and report.pdf when asked and Chromium is installed) into out; return what was written."""
+    html = render(sources, code)
+    out.mkdir(parents=True, exist_ok=True)
+    page, printed = out / "report.html", out / "report.pdf"
+    partial = page.with_suffix(".html.part")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(page)
+    printed.unlink(missing_ok=True)  # never leave an older PDF beside a newer page
+    browser = find_chromium() if pdf else None
+    if browser:
+        print_pdf(browser, page, printed)
+    return [page, printed] if browser else [page]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mnist_hw.publish.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_folders", nargs="*", metavar="RUN_FOLDER",
+                        help="run folders to report (default: the committed notebooks and results/)")
+    parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default: runs/report/)")
+    parser.add_argument("--code", nargs="?", const="folded", default="hidden", choices=CODE_MODES,
+                        help="keep the code: folded into a <details> element (the default for --code) or shown")
+    parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, even where Chromium is installed")
+    args = parser.parse_args(argv)
+    out = (args.out or runs_root() / "report").expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        parser.error(f"-o {args.out}: is a file; give a folder")
+    sources = find_sources(args.run_folders)
+    written = build(sources, out, args.code, pdf=not args.no_pdf)
+    for path in written:
+        print(shown(path))
+    if len(written) == 1:
+        print("no PDF: " + ("--no-pdf given" if args.no_pdf else
+                            f"Chromium not found ({' or '.join(BROWSERS)} on PATH); the HTML alone"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

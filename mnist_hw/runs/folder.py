@@ -1,0 +1,213 @@
+"""Run folders: one notebook, one full parameter set, one folder with its CSVs, figures and manifest.
+
+A run's folder is `run_dir` when the notebook sets it, else `runs/<notebook>-<key>` where the key hashes the
+notebook's full parameters, the resolved device and the package's source code. So two different parameter sets
+never share rows, a code change starts a new folder, and rerunning the same parameters resumes the same rows.
+A lock file makes a second process that opens the same folder fail at once with a clear message.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import filelock
+import torch
+
+from .. import registry
+from .files import REPO, shown, write_atomic
+from .store import RowStore
+
+NOTEBOOKS = REPO / "notebooks"
+PACKAGE = Path(__file__).resolve().parents[1]
+RUNS_ENV = "MNIST_HW_RUNS"
+CONTROL = ("run_dir",)  # parameters that say where a run goes, not what it computes
+_LOCKS: dict[Path, filelock.FileLock] = {}
+
+
+def runs_root() -> Path:
+    """Where default run folders go: $MNIST_HW_RUNS, else runs/ in the repository."""
+    return Path(os.environ.get(RUNS_ENV) or REPO / "runs").expanduser()
+
+
+def code_version() -> str:
+    """A short hash of every source file of the package, subpackages included: results are only reused under the
+    same code."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def git_commit() -> str | None:
+    """The repository's commit, with '-dirty' when tracked code differs from it; None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        # notebooks/, results/ and figures/ are what `make run` itself rewrites: they do not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!notebooks",
+                                ":!results", ":!figures"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if dirty else "")
+
+
+def run_key(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> str:
+    """The hash that names a default run folder: notebook, parameters, device type and code version."""
+    identity = {"notebook": notebook, "device": torch.device(device).type, "code": code_version(),
+                "params": {k: v for k, v in params.items() if k not in CONTROL}}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def default_run_dir(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> Path:
+    """runs/<notebook>-<key> (see run_key)."""
+    return runs_root() / f"{notebook}-{run_key(notebook, params, device)}"
+
+
+def resolve_run_dir(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> Path:
+    """The run folder: the `run_dir` parameter when set, else the default for these parameters."""
+    return Path(params["run_dir"]).expanduser() if params.get("run_dir") else default_run_dir(notebook, params, device)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages a run's numbers depend on."""
+    out = {"python": platform.python_version()}
+    for name in ("mnist_hw", "torch", "torchvision", "numpy", "pandas"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            out[name] = importlib.metadata.version(name)
+    return out
+
+
+def device_name(device: torch.device) -> str:
+    """'cpu (x86_64)', or the accelerator's marketing name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({platform.machine()})"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Run:
+    """An open run: its folder, its row stores, its figures and tables, and its manifest."""
+
+    def __init__(self, notebook: str, folder: Path, params: Mapping[str, Any], device: torch.device):
+        from ..engine.data import RAW_MD5  # verified by data.ensure_mnist before any file is read
+
+        self.notebook, self.dir, self.device = notebook, folder, torch.device(device)
+        self._start = time.perf_counter()
+        self.manifest: dict[str, Any] = {
+            "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
+            "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
+            "device": str(self.device), "device_name": device_name(self.device),
+            "cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
+        }
+        self._write()
+
+    def __repr__(self) -> str:
+        return f"Run({shown(self.dir)})"
+
+    def path(self, name: str) -> Path:
+        """A file in the run folder."""
+        return self.dir / name
+
+    def rows(self, name: str, key: list[str]) -> RowStore:
+        """The row store name.csv of this run: rows are reused only under the same code version and device."""
+        return RowStore(self.path(f"{name}.csv"), key, {"code_version": code_version(), "device": self.device.type})
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save a matplotlib figure as name.png in the run folder (the notebook still shows it inline)."""
+        path, image = self.path(f"{name}.png"), io.BytesIO()
+        fig.savefig(image, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        write_atomic(path, image.getvalue())
+        return path
+
+    def save_table(self, table, name: str, **to_csv) -> Path:
+        """Save a DataFrame as name.csv in the run folder (whole: a kill leaves the old file or the new)."""
+        path = self.path(f"{name}.csv")
+        write_atomic(path, table.to_csv(lineterminator="\n", **to_csv))
+        return path
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a named phase (data, training, evaluation, ...) into the manifest."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            phases = self.manifest["phases_s"]
+            phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 3)
+            self._write()
+
+    def finish(self, **summary: Any) -> None:
+        """Record the end time, total wall time and the run's headline numbers (`headline` is what run_all prints)."""
+        self.manifest["summary"] = summary
+        self.manifest["finished"] = _now()
+        self.manifest["wall_s"] = round(time.perf_counter() - self._start, 3)
+        self._write()
+
+    def describe(self) -> str:
+        """One line of provenance for the notebook's output: code, versions, device, threads, run folder."""
+        m, v = self.manifest, self.manifest["versions"]
+        return (f"run folder {m['run_dir']} | mnist_hw code {m['code_version']}, git {m['git_commit'] or 'n/a'} | "
+                f"python {v['python']}, torch {v.get('torch', '?')} | {m['device_name']}, {m['cpu_threads']} CPU threads")
+
+    def _write(self) -> None:
+        write_atomic(self.path("manifest.json"), json.dumps(self.manifest, indent=1, default=str) + "\n")
+
+
+def writable_folder(folder: Path, run_dir: str) -> None:
+    """Create the run folder if needed and check that files can be written in it; else a ValueError naming run_dir."""
+    allowed = ("run_dir must be '' (the default: a folder under runs/, or under $MNIST_HW_RUNS) or a folder that can "
+               "be written (created if missing)")
+    given = f"run_dir: {run_dir!r}" if run_dir else f"run_dir: '' (the default folder {shown(folder)})"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{given} is not allowed: it is a file, not a folder; {allowed}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{given} is not allowed: it cannot be written ({err.strerror or err}); {allowed}") from None
+
+
+def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torch.device | str) -> Run:
+    """Create (or reopen) the run folder of `question` (its module, e.g. mnist_hw.questions.q1, or its id) for these
+    parameters, and hold its lock for the life of the process.
+
+    A run_dir that is a file or cannot be written is refused first (a ValueError naming run_dir). Reopening in the
+    same process (rerunning a notebook's cells in JupyterLab) reuses the lock; a second process gets a RuntimeError
+    naming the folder instead of writing the same rows twice.
+    """
+    notebook = registry.question(question).id
+    folder = resolve_run_dir(notebook, params, device).resolve()
+    writable_folder(folder, params.get("run_dir") or "")
+    lock = _LOCKS.get(folder)
+    if lock is None:
+        lock = filelock.FileLock(folder / ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise RuntimeError(f"run folder {shown(folder)} is in use by another process; wait for it to finish, "
+                               "or give this run another run_dir") from None
+        _LOCKS[folder] = lock
+    return Run(notebook, folder, params, device)
+
+
+if __name__ == "__main__":  # pragma: no cover - a quick look at what a run records
+    print(json.dumps({"code_version": code_version(), "git": git_commit(), **versions()}, indent=1), file=sys.stdout)

@@ -1,0 +1,284 @@
+import threading
+
+import pandas as pd
+import pytest
+import torch
+
+from mnist_hw.engine import classic
+from mnist_hw.engine.data import Split
+from mnist_hw.engine.stack import MLPStack
+from mnist_hw.engine.models import SimpleMLP, seeded
+from mnist_hw.runs.store import RowStore
+from mnist_hw.engine.lockstep import train_group
+from mnist_hw.runs import sweep
+from mnist_hw.runs.sweep import sweep_configs
+from mnist_hw.engine.optim import Adam, make_optimizer
+from mnist_hw.engine.train import CONFIG_KEY, FitOptions, TrainConfig, evaluate, fit, predict
+from mnist_hw.engine.device import resolve_device
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """have(cuda=..., mps=...): pretend this machine has (or lacks) those devices, whatever it really has."""
+    def have(cuda: bool, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    return have
+
+
+def test_unknown_or_absent_device_is_a_clear_error(machine):
+    with pytest.raises(ValueError, match="device: .tpu. is not allowed"):
+        resolve_device("tpu")
+    machine(cuda=False, mps=False)
+    for name in ("cuda", "mps"):
+        with pytest.raises(RuntimeError, match=rf"device '{name}' is not available on this machine \(available: \['cpu'\]\)"):
+            resolve_device(name)
+    assert resolve_device("auto") == resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("cuda,mps,picked", [(True, True, "cuda"), (False, True, "mps"), (True, False, "cuda")])
+def test_auto_picks_cuda_then_mps_then_cpu(machine, cuda, mps, picked):
+    machine(cuda=cuda, mps=mps)
+    assert resolve_device("auto") == torch.device(picked) and resolve_device(picked) == torch.device(picked)
+
+
+@pytest.mark.parametrize("field,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0), ("hidden", 2.5),
+                                         ("activation", "swish"), ("optimizer", "rmsprop"), ("lr", 0.0)])
+def test_config_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("name,cls,direct", [("adam", torch.optim.Adam, True), ("adam", torch.optim.Adam, False),
+                                             ("sgd", torch.optim.SGD, None)])
+def test_optimizers_match_torch(name, cls, direct):
+    torch.manual_seed(0)
+    stack = MLPStack([SimpleMLP(5, 3, 2)])
+    ref = stack.params.clone().requires_grad_()
+    ours = make_optimizer(name, stack, 0.01) if direct is None else Adam(stack.params, stack.grad, 0.01, direct=direct)
+    theirs = cls([ref], lr=0.01, foreach=False)
+    for step in range(5):
+        ours.lr = theirs.param_groups[0]["lr"] = 0.01 / (step + 1)  # a schedule changes lr between steps
+        g = torch.randn_like(ref)
+        stack.grad.copy_(g)
+        ref.grad = g.clone()
+        ours.step()
+        theirs.step()
+    torch.testing.assert_close(stack.params, ref.detach())
+
+
+def test_fit_matches_plain_pytorch_training(blobs):
+    train = Split(*blobs)
+    model = seeded(3, SimpleMLP, 20, 6, 3, "sigmoid")
+    stack = MLPStack([model])
+    fit(stack, train, FitOptions(epochs=3, batch_size=16, lr=0.01, seed=3))
+    classic.train(model, train, epochs=3, batch_size=16, lr=0.01, seed=3)  # torch.optim.Adam + autograd, same batches
+    torch.testing.assert_close(stack.to_models()[0].fc1.weight, model.fc1.weight, rtol=1e-5, atol=1e-6)
+
+
+def trained_alone(config, split, dtype=torch.float32):
+    model = seeded(config.seed, SimpleMLP, 20, config.hidden, 3, config.activation).to(dtype)
+    stack = MLPStack([model])
+    fit(stack, split, config.options)
+    return stack.to_models()[0]
+
+
+def test_lockstep_equals_training_alone(splits):
+    configs = [TrainConfig(hidden=h, activation=a, epochs=2, batch_size=8, lr=0.01, seed=1)
+               for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]]
+    together, _ = train_group(configs, splits, 3)
+    stack = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation) for c in configs])
+    fit(stack, splits.train, FitOptions(epochs=2, batch_size=8, lr=0.01, seed=1))
+    for c, lock in zip(configs, stack.to_models()):
+        for p, q in zip(lock.parameters(), trained_alone(c, splits.train).parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    alone_rows = [train_group([c], splits, 3)[0] for c in configs]
+    for i, rows in enumerate(alone_rows):
+        assert rows["test_acc"][0] == pytest.approx(together["test_acc"][i])
+
+
+def test_streams_equal_training_alone_in_float64(splits):
+    """Two seeds as two streams, each on its own data: each stream ends bitwise where its single-stream stack
+    ends, and every model within float64 rounding of where it would end alone."""
+    x, y = splits.train.x.double(), splits.train.y
+    data = [Split(x, y), Split(x.flip(0), y.flip(0))]
+    configs = [[TrainConfig(hidden=h, activation=a, epochs=2, batch_size=8, lr=0.01, seed=s)
+                for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]] for s in (1, 2)]
+
+    def trained(streams):
+        models = [seeded(c.seed, SimpleMLP, 20, c.hidden, 3, c.activation).double() for cs in streams for c in cs]
+        stack = MLPStack(models, streams=len(streams))
+        fit(stack, [data[c[0].seed - 1] for c in streams], FitOptions(epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams]))
+        return stack.to_models()
+
+    both = trained(configs)
+    for s, cs in enumerate(configs):
+        for stacked, single in zip(both[4 * s:4 * s + 4], trained([cs])):
+            assert all(torch.equal(p, q) for p, q in zip(stacked.parameters(), single.parameters()))
+        for stacked, c in zip(both[4 * s:4 * s + 4], cs):
+            for p, q in zip(stacked.parameters(), trained_alone(c, data[s], torch.float64).parameters()):
+                torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-14)
+
+
+def test_seeds_train_as_streams_of_one_stack(splits):
+    configs = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2) for h in (4, 6)]
+    configs.append(TrainConfig(hidden=5, epochs=1, batch_size=8, seed=3))  # another architecture list: own stack
+    rows, curves = train_group(configs, lambda seed: splits, 3)
+    assert list(rows.seed) == [c.seed for c in configs] and list(rows.models_in_step) == [6] * 6 + [1]
+    for c, acc in zip(configs, rows.val_acc):
+        alone = MLPStack([trained_alone(c, splits.train)])
+        assert acc == pytest.approx(evaluate(alone, splits.val)["accuracy"][0].item() * 100)
+    assert len(curves) == len(configs)
+
+
+def test_diverged_models_are_marked_and_get_no_accuracy(splits):
+    models = [seeded(i, SimpleMLP, 20, 4, 3) for i in range(3)]
+    with torch.no_grad():
+        models[1].fc1.weight[0, 0] = float("inf")
+    stack = MLPStack(models)
+    history = fit(stack, splits.train, FitOptions(epochs=2, batch_size=16), val=splits.val)
+    assert history.diverged.tolist() == [False, True, False] and history.curves.epoch.max() == 2
+    accuracy = evaluate(stack, splits.val)["accuracy"]
+    assert accuracy[1].isnan() and accuracy[[0, 2]].isfinite().all()
+    assert history.curves.query("model == 1").val_accuracy.isna().all()
+
+
+def test_fit_stops_when_every_model_diverged(splits):
+    stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)])
+    history = fit(stack, splits.train, FitOptions(epochs=5, batch_size=16, optimizer="sgd", lr=1e30))
+    assert history.diverged.all() and history.curves.epoch.max() < 5
+
+
+def test_fit_rejects_mismatched_streams(splits):
+    stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)] * 2, streams=2)
+    with pytest.raises(ValueError, match="seed must be an int or a list of 2"):
+        fit(stack, splits.train, FitOptions(epochs=1, batch_size=8, seed=[0, 1, 2]))
+    with pytest.raises(ValueError, match="train must be one Split or a list of 2"):
+        fit(stack, [splits.train] * 3, FitOptions(epochs=1, batch_size=8))
+    with pytest.raises(ValueError, match="equal lengths"):
+        fit(stack, [splits.train, splits.val], FitOptions(epochs=1, batch_size=8))
+
+
+def test_fit_is_reproducible_and_learns(blobs):
+    train = Split(*blobs)
+    runs = []
+    for _ in range(2):
+        stack = MLPStack([seeded(0, SimpleMLP, 20, 8, 3)])
+        history = fit(stack, train, FitOptions(epochs=5, batch_size=16, lr=0.01, seed=0), val=train)
+        runs.append(stack.params.clone())
+    assert torch.equal(*runs)
+    assert evaluate(stack, train)["accuracy"][0] > 0.95
+    assert list(history.curves.columns) == ["epoch", "model", "time_s", "train_loss", "val_loss", "val_accuracy"]
+    assert history.curves["train_loss"].iloc[-1] < history.curves["train_loss"].iloc[0]
+    assert not history.diverged.any()
+
+
+def stores(folder):
+    return RowStore(folder / "r.csv", CONFIG_KEY), RowStore(folder / "c.csv", [*CONFIG_KEY, "epoch"])
+
+
+def test_sweep_writes_rows_as_they_finish_and_resumes(splits, tmp_path):
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s in (0, 1) for b in (8, 32)]
+    calls = []
+    load = lambda seed: calls.append(seed) or splits
+    store, curves_store = stores(tmp_path)
+    first, curves = sweep_configs(configs[:3], load, 3, store=store, curves_store=curves_store, progress=False)
+    assert len(first) == 3 and len(store.done()) == 3 and len(curves) == 3
+    results, curves = sweep_configs(configs, load, 3, store=store, curves_store=curves_store, progress=False)
+    assert calls == [0, 1, 1]  # the rerun trained only the missing configuration
+    assert list(results["batch_size"]) == [8, 32, 8, 32] and len(curves) == 4 and len(store.done()) == 4
+    fresh, _ = sweep_configs(configs, load, 3, store=stores(tmp_path / "fresh")[0], progress=False)
+    timing = ["time_s", "time_share_s", "models_in_step"]  # how the rows were grouped differs: the first run trained 3
+    pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing), check_dtype=False)
+
+
+def test_sweep_reuses_rows_of_another_sweep_instead_of_training_them(splits, tmp_path):
+    grid = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=0) for h in (4, 6)]
+    study = [TrainConfig(hidden=4, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2)]
+    grid_rows, _ = sweep_configs(grid, lambda s: splits, 3, progress=False)
+    for store in (None, stores(tmp_path)[0]):
+        loaded = []
+        rows, _ = sweep_configs(study, lambda s: loaded.append(s) or splits, 3, store=store, progress=False, reuse=grid_rows)
+        assert sorted(loaded) == [1, 2] and list(rows.seed) == [0, 1, 2]  # seed 0 came from the grid, not retrained
+        pd.testing.assert_frame_equal(rows.iloc[:1], grid_rows.iloc[:1], check_dtype=False)
+    assert sorted(store.done().seed) == [0, 1, 2]  # the stored table holds the reused row too
+    loaded = []
+    sweep_configs(study, lambda s: loaded.append(s) or splits, 3, store=store, progress=False, reuse=grid_rows)
+    assert loaded == []  # a rerun trains nothing and appends no row twice
+
+
+def test_sweep_with_workers_trains_the_same_models_and_restores_threads(splits, tmp_path):
+    configs = [TrainConfig(hidden=h, epochs=1, batch_size=b, seed=s) for s in (0, 1) for b in (8, 32) for h in (4, 6)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread for both runs, so the arithmetic is the same to the last bit
+    try:
+        alone, _ = sweep_configs(configs, lambda s: splits, 3, progress=False)
+        store = stores(tmp_path)[0]
+        together, _ = sweep_configs(configs, lambda s: splits, 3, progress=False, workers=2, store=store)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    timing = ["time_s", "time_share_s"]
+    pd.testing.assert_frame_equal(together.drop(columns=timing), alone.drop(columns=timing))
+    assert len(store.done()) == len(configs)  # every group's rows stored once, whichever finished first
+
+
+def test_sweep_with_workers_reports_a_failing_group_and_keeps_the_others(splits, tmp_path, monkeypatch):
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16))]  # two groups
+    stored = threading.Event()
+
+    def signalling_commit(*parts):  # a group's rows are stored when its commit returns
+        real_commit(*parts)
+        stored.set()
+
+    def train_group(group, *args):
+        if group[0].seed == 1:  # fails once the other group's rows are stored, so which finished first is fixed
+            assert stored.wait(20)
+            raise RuntimeError("disk gone")
+        return real(group, *args)
+
+    real, real_commit = sweep.train_group, sweep.commit
+    monkeypatch.setattr(sweep, "train_group", train_group)
+    monkeypatch.setattr(sweep, "commit", signalling_commit)
+    store = RowStore(tmp_path / "r.csv", CONFIG_KEY)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        sweep_configs(configs, lambda seed: splits, 3, store=store, progress=False, workers=2)
+    assert list(store.done().seed) == [0]  # the finished group is kept; the failed one is not stored
+
+
+def test_interrupted_sweep_keeps_finished_rows_and_resumes(splits, tmp_path):
+    # different batch sizes: three stacks, trained one after another
+    configs = [TrainConfig(hidden=4, epochs=1, batch_size=b, seed=s) for s, b in ((0, 8), (1, 16), (2, 32))]
+
+    def interrupted(seed):
+        if seed == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the third group loads
+        return splits
+
+    store, _ = stores(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_configs(configs, interrupted, 3, store=store, progress=False)
+    assert sorted(store.done().seed) == [0, 1]
+    loaded = []
+    results, _ = sweep_configs(configs, lambda s: loaded.append(s) or splits, 3, store=store, progress=False)
+    assert loaded == [2] and list(results.seed) == [0, 1, 2]
+
+
+def test_predict_and_evaluate_per_stream(splits):
+    models = [seeded(s, SimpleMLP, 20, 4, 3) for s in range(2)]
+    stack = MLPStack(models, streams=2)
+    x = torch.stack([splits.val.x, splits.val.x.flip(0)])
+    out = predict(stack, x, batch_size=7)
+    assert out.shape == (30, 2, 3)
+    for s, model in enumerate(models):
+        torch.testing.assert_close(out[:, s], model(x[s]))
+    flipped = Split(splits.val.x.flip(0), splits.val.y.flip(0))
+    accuracy = evaluate(stack, [splits.val, flipped])["accuracy"]
+    torch.testing.assert_close(accuracy, evaluate(stack, splits.val)["accuracy"])  # same points, other order
+
+
+def test_relative_error_is_the_largest_difference_over_the_tensors_scale():
+    a, b = torch.tensor([1.0, 1e-6]), torch.tensor([1.0, 2e-6])
+    assert classic.relative_error(a, b) == pytest.approx(1e-6 / 2.0)  # scale-relative: tiny
+    # cs231n's element-wise ratio of the same tensors is 1/3, set by the near-zero element alone
+    assert ((a - b).abs() / (a.abs() + b.abs())).max().item() == pytest.approx(1 / 3)

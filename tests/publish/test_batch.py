@@ -1,0 +1,243 @@
+"""The batch runner: notebook names in any form, overrides, failures with their location, batches."""
+import json
+import re
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pandas as pd
+import pytest
+
+from mnist_hw.runs import files
+from mnist_hw.publish import record
+from mnist_hw.publish import reference
+from mnist_hw import registry
+from mnist_hw.publish import batch
+from mnist_hw.registry import Question
+
+
+@pytest.mark.parametrize("name", ["q4", "q4_autoencoder", "q4_autoencoder.ipynb", "notebooks/q4_autoencoder.ipynb",
+                                  "./q4_autoencoder.ipynb"])
+def test_notebook_names_in_any_form(name):
+    assert batch.find_notebook(name).name == "q4_autoencoder.ipynb"
+
+
+def test_an_unknown_notebook_is_refused_with_the_choices():
+    with pytest.raises(SystemExit, match="unknown notebook 'q5'; choose from q1, q2, q3, q4"):
+        batch.find_notebook("q5")
+
+
+def test_parameter_values_are_read_like_papermill():
+    assert [batch.parse_value(v) for v in ("3", "1e-3", "True", "None", "relu")] == [3, 0.001, True, None, "relu"]
+
+
+def test_an_unknown_override_stops_before_anything_runs(capsys):
+    with pytest.raises(SystemExit, match="unknown parameter"):
+        batch.main(["q1", "-p", "batch_size", "16"])
+
+
+def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatch, capsys):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("device: str = 'cpu'\nrun_dir: str = ''"),
+                                         nbformat.v4.new_code_cell("1 / 0")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "q9_bad.ipynb")
+    monkeypatch.setattr(batch, "NOTEBOOKS", tmp_path)
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    assert batch.main(["q9"]) == 1
+    err = capsys.readouterr().err
+    assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in err
+    executed = next((tmp_path / "runs").glob("q9-*/q9_bad.ipynb"))  # not the source notebook: it stays untouched
+    outputs = [o for c in nbformat.read(executed, 4).cells for o in c.get("outputs", [])]
+    assert any(o.get("ename") == "ZeroDivisionError" for o in outputs)
+    assert not any(c.get("outputs") for c in nbformat.read(tmp_path / "q9_bad.ipynb", 4).cells)
+
+
+def test_a_batch_runs_each_set_in_its_own_folder_and_combines_them(mnist_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    batch = tmp_path / "hidden.yaml"
+    tiny = {"epochs": 1, "batch_sizes": [1024], "seeds": [0]}
+    batch.write_text(json.dumps([{"notebook": "q1", "hidden": 4, **tiny}, {"notebook": "q1", "hidden": 8, **tiny}]))
+    assert batch.main(["--batch", str(batch), "--jobs", "2"]) == 0
+    folders = sorted((tmp_path / "runs").glob("q1-*"))
+    assert len(folders) == 2 and all((f / "manifest.json").exists() and (f / "q1_binary_batch_size.ipynb").exists() for f in folders)
+    combined = pd.read_csv(next((tmp_path / "runs").glob("batch-hidden-*/combined.csv")))
+    assert sorted(combined.hidden.unique()) == [4, 8] and combined.run_dir.nunique() == 2
+    assert "combined results of the batch" in capsys.readouterr().out
+
+
+def test_readme_style_runs_leave_tracked_files_alone(mnist_dir, run_notebook):
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=batch.REPO, capture_output=True, text=True).stdout
+    folder = run_notebook("q1_binary_batch_size.ipynb", epochs=1, batch_sizes=[1024], seeds=[0], hidden=4)
+    after = subprocess.run(["git", "status", "--porcelain"], cwd=batch.REPO, capture_output=True, text=True).stdout
+    assert before == after and (folder / "results.csv").exists()
+
+
+def write_batch(tmp_path, text, name="batch.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("batch.yaml", "- notebook: q1\n  epochs: [1\n- notebook: q2\n", "line 3, column 11: not valid YAML: while parsing "
+                                                                       "a flow sequence (line 2, column 11)"),
+    ("batch.json", '[{"notebook": "q1", "epochs": 1,}]', "line 1, column 33: not valid JSON"),
+])
+def test_a_batch_file_that_does_not_parse_is_named_with_line_and_column(tmp_path, monkeypatch, name, text, where):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    batch = write_batch(tmp_path, text, name)
+    with pytest.raises(SystemExit, match=re.escape(f"{batch}, {where}")):
+        batch.main(["--batch", str(batch)])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column():
+    with pytest.raises(SystemExit, match=re.escape("-y '{epochs: [1}', line 1, column 12: not valid YAML")):
+        batch.main(["q1", "-y", "{epochs: [1}"])
+
+
+@pytest.mark.parametrize("text,error", [
+    ("- {notebook: q1, epochs: 1}\n- {notebook: q1, epochs: 2}\n- {notebook: q1, epochs: 1}\n",
+     "batch.yaml set 1 and batch.yaml set 3 are the same run (q1_binary_batch_size, run folder "),
+    ("- {notebook: q1}\n- {notebook: q1, hidden: 16}\n",  # 16 is the default: the same full parameter set
+     "batch.yaml set 1 and batch.yaml set 2 are the same run"),
+    ("- {notebook: q1, epochs: 1, run_dir: /tmp/one}\n- {notebook: q1, epochs: 2, run_dir: /tmp/one}\n",
+     "batch.yaml set 1 and batch.yaml set 2 are the same run (q1_binary_batch_size, run folder /tmp/one)"),
+    ("- {notebook: q1, epochs: 1}\n- {notebook: q4, epohcs: 2}\n", "q4_autoencoder.ipynb: unknown parameter(s) ['epohcs']"),
+    ("- {notebook: q1, epochs: 1}\n- {notebook: q5}\n", "unknown notebook 'q5'"),
+])
+def test_a_bad_or_repeated_set_anywhere_stops_the_batch_before_anything_runs(tmp_path, monkeypatch, text, error):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    with pytest.raises(SystemExit, match=re.escape(error)):
+        batch.main(["--batch", str(write_batch(tmp_path, text)), "--jobs", "2"])
+    assert not (tmp_path / "runs").exists() and not Path("/tmp/one").exists()
+
+
+def test_the_same_notebook_twice_on_the_command_line_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    with pytest.raises(SystemExit, match=re.escape("NOTEBOOK q4 and NOTEBOOK q4_autoencoder are the same run")):
+        batch.main(["q4", "q4_autoencoder", "-p", "epochs", "1"])
+
+
+# ---- make run: the committed reference is replaced only whole, only once every notebook has run ----------------
+
+OK_SOURCE = '''# %% tags=["parameters"]
+device: str = "cpu"  # where it runs
+run_dir: str = ""  # its folder
+
+# %%
+import json, pathlib
+folder = pathlib.Path({folder!r})
+(folder / "results.csv").write_text("x,y\\n1,{value}\\n")
+(folder / "plot.png").write_bytes(b"png {value}")
+(folder / "manifest.json").write_text(json.dumps({{"summary": {{"headline": "fake {value}"}}}}))
+print("ran", {value})
+'''
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository with a committed reference: q8 (source q8_ok.py, record q8_ok.ipynb), q9 failing."""
+    root = tmp_path / "repo"
+    for sub in ("notebooks", "results/q8_ok", "figures"):
+        (root / sub).mkdir(parents=True)
+    monkeypatch.setattr(batch, "NOTEBOOKS", root / "notebooks")
+    questions = {q.id: q for q in (Question("q8", "q8_ok"), Question("q9", "q9_bad"))}
+    monkeypatch.setattr(registry, "QUESTIONS", questions)
+    monkeypatch.setattr(batch, "QUESTIONS", questions)
+    monkeypatch.setattr(reference, "RESULTS", root / "results")
+    monkeypatch.setattr(reference, "FIGURES", root / "figures")
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("the old record")]),
+                   root / "notebooks" / "q8_ok.ipynb")
+    (root / "results" / "q8_ok" / "results.csv").write_text("x,y\n1,0\n")
+    (root / "results" / "q8_ok" / "stale.csv").write_text("a file the new run does not write\n")
+    (root / "figures" / "q8_old.png").write_bytes(b"old q8 figure")
+    (root / "figures" / "q5_other.png").write_bytes(b"another notebook's figure")
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("device: str = 'cpu'\nrun_dir: str = ''"),
+                                          nbformat.v4.new_code_cell("1 / 0")])
+    bad.cells[0].metadata["tags"] = ["parameters"]
+    bad.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(bad, root / "notebooks" / "q9_bad.ipynb")
+
+    def write_source(value):
+        source = root / "notebooks" / "q8_ok.py"
+        source.write_text(OK_SOURCE.format(folder="", value=value))  # the run folder depends on the parameters only
+        source.write_text(OK_SOURCE.format(folder=str(batch.Job(source.with_suffix(".ipynb")).run_dir()), value=value))
+
+    write_source(1)
+    return SimpleNamespace(root=root, write_source=write_source)
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_failing_reference_run_leaves_every_tracked_file_as_it_was(repo, capsys):
+    before = snapshot(repo.root)
+    assert batch.main(["--reference"]) == 1  # q8 runs, then q9 fails
+    assert snapshot(repo.root) == before  # byte for byte, and nothing added (no staging left behind)
+    out = capsys.readouterr()
+    assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in out.err and "reference not replaced" in out.out
+
+
+def test_a_finished_reference_run_replaces_notebook_results_and_figures(repo, capsys):
+    (repo.root / "notebooks" / "q9_bad.ipynb").unlink()
+    repo.write_source(2)
+    assert batch.main(["--reference"]) == 0
+    out = capsys.readouterr().out
+    assert f"replaced {repo.root}/notebooks/q8_ok.ipynb and {repo.root}/results/q8_ok/; {repo.root}/figures/ (2 figures)" in out
+    assert snapshot(repo.root / "results") == {"q8_ok/manifest.json": b'{"summary": {"headline": "fake 2"}}',
+                                          "q8_ok/plot.png": b"png 2", "q8_ok/results.csv": b"x,y\n1,2\n"}
+    assert snapshot(repo.root / "figures") == {"q5_other.png": b"another notebook's figure", "q8_plot.png": b"png 2"}
+    text = (repo.root / "notebooks" / "q8_ok.ipynb").read_text()
+    for key in ('"start_time"', '"end_time"', '"duration"', '"iopub.', '"execution":'):
+        assert key not in text
+    nb = nbformat.read(repo.root / "notebooks" / "q8_ok.ipynb", 4)
+    assert nb.cells[1].outputs[0]["text"] == "ran 2\n" and nb.metadata.kernelspec.name == "python3"
+    assert nb.metadata.papermill.input_path.endswith("notebooks/q8_ok.py")
+    assert nb.metadata.papermill.output_path.endswith("notebooks/q8_ok.ipynb")
+    assert sorted(p.name for p in repo.root.rglob(".*")) == []  # no staging folder or temporary file left
+
+
+@pytest.mark.parametrize("kill_at", ["rename old away", "rename new in", "delete old"])
+def test_a_folder_swap_killed_at_any_step_leaves_the_old_or_the_new_folder(tmp_path, monkeypatch, kill_at):
+    target, staged = tmp_path / "results", tmp_path / ".results.new"
+    for folder, version in ((target, "old"), (staged, "new")):
+        folder.mkdir()
+        for name in ("a.csv", "b.png"):
+            (folder / name).write_text(f"{version} {name}")
+    rename, rmtree = files.os.rename, files.shutil.rmtree
+    renames = []
+
+    def rename_until_killed(src, dst):
+        renames.append(src)
+        if kill_at == ("rename old away", "rename new in")[min(len(renames), 2) - 1] and len(renames) <= 2:
+            raise KeyboardInterrupt
+        rename(src, dst)
+
+    def rmtree_until_killed(path, ignore_errors=False):
+        (Path(path) / "a.csv").unlink()  # half deleted, then killed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "rename", rename_until_killed)
+    if kill_at == "delete old":
+        monkeypatch.setattr(files.shutil, "rmtree", rmtree_until_killed)
+    with pytest.raises(KeyboardInterrupt):
+        files.replace_folder(staged, target)
+    monkeypatch.undo()
+    files.restore(target)  # what the next make run does first
+    version = "new" if kill_at == "delete old" else "old"
+    assert snapshot(tmp_path) == {"results/a.csv": f"{version} a.csv".encode(), "results/b.png": f"{version} b.png".encode()}
+
+
+def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readings():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nb.cells[0].metadata.update(papermill={"start_time": "t", "duration": 1.0}, tags=["x"])
+    nb.metadata["papermill"] = {"start_time": "t", "end_time": "t", "duration": 2.0, "parameters": {"a": 1},
+                                "input_path": "/tmp/scratch/q1.ipynb", "output_path": "/tmp/x/q1.ipynb"}
+    out = record.recorded(nb, batch.NOTEBOOKS / "q1.py", batch.NOTEBOOKS / "q1.ipynb")
+    assert out.cells[0].metadata == {"tags": ["x"]}
+    assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}

@@ -1,0 +1,183 @@
+"""Run folders, the row store and resume: rows belong to their parameters, are stored once, and survive."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from mnist_hw.runs import folder as run_folder
+from mnist_hw.runs.store import RowStore
+from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_std
+
+
+def release(run: run_folder.Run) -> None:
+    """Free the run folder's lock as the process's exit would (another process may then open it)."""
+    run_folder._LOCKS.pop(run.dir).release()
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    monkeypatch.setenv(run_folder.RUNS_ENV, str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def test_run_folders_differ_by_parameters_and_device(runs_root):
+    base = {"lockstep": True, "epochs": 3, "run_dir": ""}
+    a = run_folder.default_run_dir("q2", base, "cpu")
+    assert a.parent == runs_root and a.name.startswith("q2-")
+    assert run_folder.default_run_dir("q2", dict(base), "cpu") == a
+    assert run_folder.default_run_dir("q2", {**base, "lockstep": False}, "cpu") != a
+    assert run_folder.default_run_dir("q2", base, "cuda") != a
+    assert run_folder.default_run_dir("q2", {**base, "run_dir": "elsewhere"}, "cpu") == a  # where, not what
+
+
+def test_an_explicit_run_dir_wins(tmp_path):
+    assert run_folder.resolve_run_dir("q1", {"run_dir": str(tmp_path / "mine")}, "cpu") == tmp_path / "mine"
+
+
+def test_open_run_writes_a_manifest_and_phases(runs_root):
+    run = run_folder.open_run("q1", {"epochs": 1, "run_dir": ""}, torch.device("cpu"))
+    with run.phase("train"):
+        pass
+    run.finish(headline="ok")
+    manifest = json.loads((run.dir / "manifest.json").read_text())
+    assert manifest["parameters"] == {"epochs": 1, "run_dir": ""} and manifest["summary"] == {"headline": "ok"}
+    assert set(manifest["mnist_md5"]) == {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+    assert "train" in manifest["phases_s"] and manifest["wall_s"] >= 0 and manifest["versions"]["torch"]
+    assert manifest["code_version"] == run_folder.code_version() and manifest["cpu_threads"] >= 1
+    release(run)
+
+
+def test_a_second_process_cannot_open_the_same_run(tmp_path):
+    folder = tmp_path / "shared"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, torch; from mnist_hw.runs.folder import open_run; "
+        f"open_run('q1', {{'run_dir': {str(folder)!r}}}, torch.device('cpu')); print('open', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(RuntimeError, match="is in use by another process"):
+            run_folder.open_run("q1", {"run_dir": str(folder)}, torch.device("cpu"))
+    finally:
+        holder.kill()
+        holder.wait()
+    run = run_folder.open_run("q1", {"run_dir": str(folder)}, torch.device("cpu"))  # free again once the holder is gone
+    release(run)
+
+
+def test_reopening_in_the_same_process_is_allowed(tmp_path):
+    params = {"run_dir": str(tmp_path / "lab")}
+    first = run_folder.open_run("q1", params, torch.device("cpu"))
+    assert run_folder.open_run("q1", params, torch.device("cpu")).dir == first.dir  # a Lab user rerunning the cells
+    release(first)
+
+
+def store(tmp_path, code="c1"):
+    return RowStore(tmp_path / "rows.csv", ["method", "lr"], {"code_version": code, "device": "cpu"})
+
+
+def test_row_store_resumes_by_identity_and_never_doubles(tmp_path):
+    s = store(tmp_path)
+    s.append(pd.DataFrame({"method": ["a", "b"], "lr": [1e-3, 0.01], "f1": [0.5, 0.6]}))
+    todo = s.missing(pd.DataFrame({"method": ["a", "b", "c"], "lr": [0.001, 0.01, 0.01]}))
+    assert todo.method.tolist() == ["c"]  # 1e-3 read back from the CSV as 0.001 is the same row
+    with pytest.raises(ValueError, match="stored once"):
+        s.append(pd.DataFrame({"method": ["a"], "lr": [0.001], "f1": [0.9]}))
+    s.append(pd.DataFrame({"method": ["c"], "lr": [0.01], "f1": [0.7], "extra": [1]}))  # a new column widens the file
+    assert s.done().method.tolist() == ["a", "b", "c"] and len(pd.read_csv(s.path)) == 3
+
+
+def test_rows_of_other_code_are_neither_reused_nor_deleted(tmp_path):
+    store(tmp_path, "old").append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.5]}))
+    new = store(tmp_path, "new")
+    assert new.done().empty and len(new.missing(pd.DataFrame({"method": ["a"], "lr": [0.1]}))) == 1
+    new.append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.6]}))
+    assert len(pd.read_csv(new.path)) == 2 and new.done().f1.tolist() == [0.6]
+
+
+def test_choices_are_made_on_validation_columns_only():
+    table = pd.DataFrame({"opt": ["a", "a", "b"], "val_acc": [90.0, 95.0, 80.0], "test_acc": [99.0, 90.0, 70.0]})
+    assert best_by_validation(table).val_acc.tolist() == [95.0]
+    assert best_by_validation(table, by=["opt"]).opt.tolist() == ["a", "b"]
+    for bad in ("test_acc", "f1_full"):
+        with pytest.raises(ValueError, match="validation data only"):
+            best_by_validation(table, bad)
+        with pytest.raises(ValueError, match="validation data only"):
+            highlight_best(table, "opt", bad)
+    css = highlight_best(table, "opt")
+    assert css.loc[1].str.contains("#fff3a0").all() and css.loc[2].str.contains("#ffb3b3").all()
+
+
+def test_mean_std_formats_undefined_as_na():
+    table = pd.DataFrame({"g": [1, 1, 2, 3], "v": [1.0, 3.0, 5.0, float("nan")]})
+    assert mean_std(table, ["g"], ["v"], digits=2).v.tolist() == ["2.00 ± 1.41", "5.00", "n/a"]
+
+
+def unwritable_folder(tmp_path):
+    """A folder this process cannot write in: read-only by mode, or /proc where permissions do not bind (root)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o555)
+        return folder
+    return Path("/proc")
+
+
+@pytest.mark.parametrize("case", ["file", "unwritable", "under a file"])
+def test_a_run_dir_that_cannot_hold_a_run_is_refused_naming_run_dir(tmp_path, case):
+    (tmp_path / "a_file").write_text("not a folder")
+    value = {"file": tmp_path / "a_file", "unwritable": unwritable_folder(tmp_path),
+             "under a file": tmp_path / "a_file" / "run"}[case]
+    with pytest.raises(ValueError, match=rf"^run_dir: '{re.escape(str(value))}' is not allowed: .*"
+                                         r"run_dir must be '' \(the default.*or a folder that can be written"):
+        run_folder.open_run("q1", {"run_dir": str(value)}, torch.device("cpu"))
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_the_default_run_folder_is_checked_too(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv(run_folder.RUNS_ENV, str(tmp_path / "a_file"))
+    with pytest.raises(ValueError, match=r"^run_dir: '' \(the default folder .*a_file/q1-\w+\) is not allowed"):
+        run_folder.open_run("q1", {"run_dir": ""}, torch.device("cpu"))
+
+
+def test_a_run_dir_that_is_a_file_stops_the_check_cell_before_any_data(mnist_dir, run_notebook, tmp_path):
+    import papermill as pm
+
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "no_mnist").mkdir()  # had the data cell run, it would fail on this empty data root instead
+    with pytest.raises(pm.PapermillExecutionError, match=r"ValueError: run_dir: '.*a_file' is not allowed: it is a file") as err:
+        run_notebook("q1_binary_batch_size.ipynb", run_dir=str(tmp_path / "a_file"), data_root=str(tmp_path / "no_mnist"))
+    assert "open_run(" in err.value.source  # the check cell
+
+
+def test_run_folder_files_are_replaced_whole(tmp_path, monkeypatch):
+    """A kill while the manifest, a table or a figure is written leaves the previous version, never a part."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = run_folder.open_run("q1", {"run_dir": str(tmp_path / "r")}, torch.device("cpu"))
+    fig = plt.figure()
+    run.save_table(pd.DataFrame({"a": [1]}), "table", index=False)
+    run.save_figure(fig, "plot")
+    before = {p.name: p.read_bytes() for p in run.dir.iterdir() if not p.name.startswith(".")}
+
+    def killed(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_folder.os, "replace", killed)  # files.write_atomic's rename (the same os module)
+    for write in (lambda: run.save_table(pd.DataFrame({"a": [2]}), "table", index=False),
+                  lambda: run.save_figure(fig, "plot"), lambda: run.finish(headline="x")):
+        with pytest.raises(KeyboardInterrupt):
+            write()
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in run.dir.iterdir() if not p.name.startswith(".")} == before
+    plt.close(fig)
+    release(run)
