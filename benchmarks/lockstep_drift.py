@@ -1,5 +1,5 @@
 """How far a model trained inside a lockstep stack drifts from the same model trained alone, and from itself on
-another thread count: the measurement behind the README's floating-point claims.
+another thread count: the measurement behind docs/floating-point.md.
 
 The stacked model sees exactly the same initial weights, minibatches and update rule as the lone one, so in exact
 arithmetic the two are identical. In floating point the stack's matrix products sum in another order (the hidden

@@ -55,8 +55,8 @@ def question(name: str | Path | ModuleType) -> Question:
     for q in QUESTIONS.values():
         if stem in (q.id, q.notebook):
             return q
-    raise ValueError(f"unknown question or notebook {str(name)!r}; choose from "
-                     + ", ".join(f"{q.id} ({q.notebook})" for q in QUESTIONS.values()))
+    raise ValueError(f"unknown notebook {str(name)!r}; choose from {', '.join(QUESTIONS)} "
+                     f"or {', '.join(q.notebook for q in QUESTIONS.values())}")
 
 
 @functools.cache

@@ -154,7 +154,7 @@ def _read(train: bool, root: Path) -> tuple[Tensor, Tensor]:
 def read_idx(path: Path) -> Tensor:
     """A uint8 IDX file (MNIST's format: zero bytes, type 0x08, the number of dimensions, their big-endian int32
     sizes, the data) as a tensor: what torchvision's MNIST reads, without the cost of importing torchvision at
-    every notebook's start (README, Design). Tests compare the two on the real files."""
+    every notebook's start (docs/design.md). Tests compare the two on the real files."""
     data = path.read_bytes()
     if data[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not a uint8 IDX file (magic {data[:4].hex()})")

@@ -64,7 +64,7 @@ def margin(out: Tensor) -> Tensor:
 
 def focal(out: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
     """Per-model focal loss (torchvision's sigmoid_focal_loss, no alpha) on the logit difference."""
-    # imported here, not at the top: importing torchvision pulls in torch._dynamo (README, Design)
+    # imported here, not at the top: importing torchvision pulls in torch._dynamo (docs/design.md)
     from torchvision.ops import sigmoid_focal_loss
     target = y[:, None].float().expand(-1, out.shape[1])
     return sigmoid_focal_loss(margin(out), target, alpha=-1, gamma=gamma, reduction="none").mean(0)

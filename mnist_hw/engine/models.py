@@ -61,7 +61,7 @@ class PCA:
         self.mean = x.mean(0)
         centred = x - self.mean
         # Eigenvectors of the d x d scatter matrix instead of an SVD of the n x d data: the same subspace from a
-        # much smaller problem when n >> d (README, Benchmark). eigh sorts eigenvalues ascending.
+        # much smaller problem when n >> d (docs/benchmark.md). eigh sorts eigenvalues ascending.
         _, vectors = torch.linalg.eigh((centred.t() @ centred).cpu())  # a d x d problem; mps has no eigh
         self.components = vectors[:, -self.k:].flip(1).t().contiguous().to(x.device)
         return self

@@ -140,7 +140,7 @@ class MLPStack:
         a = self._per_kind(lambda act, h: act.forward(h), h)
         # (M, W+1, B): one slot per model, gathered as rows of a^T (the cat writes a^T contiguous, so the
         # gather copies whole rows). Outputs are computed transposed, W2 @ slots: bmm of (B, W+1) @ (W+1, O) with
-        # these strides is much slower (README, Benchmark).
+        # these strides is much slower (docs/benchmark.md).
         appended = torch.cat([a.transpose(1, 2), self._appended[:, None].expand(len(a), 2, a.shape[1])], 1)
         slots = appended.index_select(1, self._gather).view(len(self), p.W2.shape[2], -1)
         pre = torch.bmm(p.W2, slots).permute(2, 0, 1).contiguous()  # (B, M, O)

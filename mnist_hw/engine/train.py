@@ -154,7 +154,7 @@ def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: i
     row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
     rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
     for block in order.split(rows):
-        # index_select, not t[index]: the same copy, several times faster on the CPU (README, Benchmark)
+        # index_select, not t[index]: the same copy, several times faster on the CPU (docs/benchmark.md)
         x, y = (t.index_select(0, block.view(-1)).unflatten(0, block.shape) for t in (table.x, table.y))
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             yield xb.transpose(0, 1), yb.transpose(0, 1)

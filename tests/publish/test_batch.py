@@ -13,28 +13,36 @@ from mnist_hw.runs import files
 from mnist_hw.publish import record
 from mnist_hw.publish import reference
 from mnist_hw import registry
-from mnist_hw.publish import batch
+from mnist_hw.publish import batch as runner
 from mnist_hw.registry import Question
 
 
 @pytest.mark.parametrize("name", ["q4", "q4_autoencoder", "q4_autoencoder.ipynb", "notebooks/q4_autoencoder.ipynb",
                                   "./q4_autoencoder.ipynb"])
 def test_notebook_names_in_any_form(name):
-    assert batch.find_notebook(name).name == "q4_autoencoder.ipynb"
+    assert runner.find_notebook(name).name == "q4_autoencoder.ipynb"
 
 
 def test_an_unknown_notebook_is_refused_with_the_choices():
     with pytest.raises(SystemExit, match="unknown notebook 'q5'; choose from q1, q2, q3, q4"):
-        batch.find_notebook("q5")
+        runner.find_notebook("q5")
 
 
 def test_parameter_values_are_read_like_papermill():
-    assert [batch.parse_value(v) for v in ("3", "1e-3", "True", "None", "relu")] == [3, 0.001, True, None, "relu"]
+    assert [runner.parse_value(v) for v in ("3", "1e-3", "True", "None", "relu")] == [3, 0.001, True, None, "relu"]
 
 
 def test_an_unknown_override_stops_before_anything_runs(capsys):
     with pytest.raises(SystemExit, match="unknown parameter"):
-        batch.main(["q1", "-p", "batch_size", "16"])
+        runner.main(["q1", "-p", "batch_size", "16"])
+
+
+def register(monkeypatch, *questions: Question) -> dict[str, Question]:
+    """Make the registry list these questions instead of the assignment's four (the same dict everywhere)."""
+    listed = {q.id: q for q in questions}
+    monkeypatch.setattr(registry, "QUESTIONS", listed)
+    monkeypatch.setattr(runner, "QUESTIONS", listed)
+    return listed
 
 
 def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatch, capsys):
@@ -43,9 +51,10 @@ def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatc
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "q9_bad.ipynb")
-    monkeypatch.setattr(batch, "NOTEBOOKS", tmp_path)
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path)
+    register(monkeypatch, Question("q9", "q9_bad"))
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
-    assert batch.main(["q9"]) == 1
+    assert runner.main(["q9"]) == 1
     err = capsys.readouterr().err
     assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in err
     executed = next((tmp_path / "runs").glob("q9-*/q9_bad.ipynb"))  # not the source notebook: it stays untouched
@@ -59,7 +68,7 @@ def test_a_batch_runs_each_set_in_its_own_folder_and_combines_them(mnist_dir, tm
     batch = tmp_path / "hidden.yaml"
     tiny = {"epochs": 1, "batch_sizes": [1024], "seeds": [0]}
     batch.write_text(json.dumps([{"notebook": "q1", "hidden": 4, **tiny}, {"notebook": "q1", "hidden": 8, **tiny}]))
-    assert batch.main(["--batch", str(batch), "--jobs", "2"]) == 0
+    assert runner.main(["--batch", str(batch), "--jobs", "2"]) == 0
     folders = sorted((tmp_path / "runs").glob("q1-*"))
     assert len(folders) == 2 and all((f / "manifest.json").exists() and (f / "q1_binary_batch_size.ipynb").exists() for f in folders)
     combined = pd.read_csv(next((tmp_path / "runs").glob("batch-hidden-*/combined.csv")))
@@ -68,9 +77,9 @@ def test_a_batch_runs_each_set_in_its_own_folder_and_combines_them(mnist_dir, tm
 
 
 def test_readme_style_runs_leave_tracked_files_alone(mnist_dir, run_notebook):
-    before = subprocess.run(["git", "status", "--porcelain"], cwd=batch.REPO, capture_output=True, text=True).stdout
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=files.REPO, capture_output=True, text=True).stdout
     folder = run_notebook("q1_binary_batch_size.ipynb", epochs=1, batch_sizes=[1024], seeds=[0], hidden=4)
-    after = subprocess.run(["git", "status", "--porcelain"], cwd=batch.REPO, capture_output=True, text=True).stdout
+    after = subprocess.run(["git", "status", "--porcelain"], cwd=files.REPO, capture_output=True, text=True).stdout
     assert before == after and (folder / "results.csv").exists()
 
 
@@ -89,13 +98,13 @@ def test_a_batch_file_that_does_not_parse_is_named_with_line_and_column(tmp_path
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     batch = write_batch(tmp_path, text, name)
     with pytest.raises(SystemExit, match=re.escape(f"{batch}, {where}")):
-        batch.main(["--batch", str(batch)])
+        runner.main(["--batch", str(batch)])
     assert not (tmp_path / "runs").exists()
 
 
 def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column():
     with pytest.raises(SystemExit, match=re.escape("-y '{epochs: [1}', line 1, column 12: not valid YAML")):
-        batch.main(["q1", "-y", "{epochs: [1}"])
+        runner.main(["q1", "-y", "{epochs: [1}"])
 
 
 @pytest.mark.parametrize("text,error", [
@@ -111,14 +120,14 @@ def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column():
 def test_a_bad_or_repeated_set_anywhere_stops_the_batch_before_anything_runs(tmp_path, monkeypatch, text, error):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     with pytest.raises(SystemExit, match=re.escape(error)):
-        batch.main(["--batch", str(write_batch(tmp_path, text)), "--jobs", "2"])
+        runner.main(["--batch", str(write_batch(tmp_path, text)), "--jobs", "2"])
     assert not (tmp_path / "runs").exists() and not Path("/tmp/one").exists()
 
 
 def test_the_same_notebook_twice_on_the_command_line_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     with pytest.raises(SystemExit, match=re.escape("NOTEBOOK q4 and NOTEBOOK q4_autoencoder are the same run")):
-        batch.main(["q4", "q4_autoencoder", "-p", "epochs", "1"])
+        runner.main(["q4", "q4_autoencoder", "-p", "epochs", "1"])
 
 
 # ---- make run: the committed reference is replaced only whole, only once every notebook has run ----------------
@@ -143,10 +152,8 @@ def repo(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     for sub in ("notebooks", "results/q8_ok", "figures"):
         (root / sub).mkdir(parents=True)
-    monkeypatch.setattr(batch, "NOTEBOOKS", root / "notebooks")
-    questions = {q.id: q for q in (Question("q8", "q8_ok"), Question("q9", "q9_bad"))}
-    monkeypatch.setattr(registry, "QUESTIONS", questions)
-    monkeypatch.setattr(batch, "QUESTIONS", questions)
+    monkeypatch.setattr(runner, "NOTEBOOKS", root / "notebooks")
+    questions = register(monkeypatch, Question("q8", "q8_ok"), Question("q9", "q9_bad"))
     monkeypatch.setattr(reference, "RESULTS", root / "results")
     monkeypatch.setattr(reference, "FIGURES", root / "figures")
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
@@ -165,10 +172,10 @@ def repo(tmp_path, monkeypatch):
     def write_source(value):
         source = root / "notebooks" / "q8_ok.py"
         source.write_text(OK_SOURCE.format(folder="", value=value))  # the run folder depends on the parameters only
-        source.write_text(OK_SOURCE.format(folder=str(batch.Job(source.with_suffix(".ipynb")).run_dir()), value=value))
+        source.write_text(OK_SOURCE.format(folder=str(runner.Job(source.with_suffix(".ipynb")).run_dir()), value=value))
 
     write_source(1)
-    return SimpleNamespace(root=root, write_source=write_source)
+    return SimpleNamespace(root=root, write_source=write_source, questions=questions)
 
 
 def snapshot(root):
@@ -177,7 +184,7 @@ def snapshot(root):
 
 def test_a_failing_reference_run_leaves_every_tracked_file_as_it_was(repo, capsys):
     before = snapshot(repo.root)
-    assert batch.main(["--reference"]) == 1  # q8 runs, then q9 fails
+    assert runner.main(["--reference"]) == 1  # q8 runs, then q9 fails
     assert snapshot(repo.root) == before  # byte for byte, and nothing added (no staging left behind)
     out = capsys.readouterr()
     assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in out.err and "reference not replaced" in out.out
@@ -185,8 +192,9 @@ def test_a_failing_reference_run_leaves_every_tracked_file_as_it_was(repo, capsy
 
 def test_a_finished_reference_run_replaces_notebook_results_and_figures(repo, capsys):
     (repo.root / "notebooks" / "q9_bad.ipynb").unlink()
+    del repo.questions["q9"]
     repo.write_source(2)
-    assert batch.main(["--reference"]) == 0
+    assert runner.main(["--reference"]) == 0
     out = capsys.readouterr().out
     assert f"replaced {repo.root}/notebooks/q8_ok.ipynb and {repo.root}/results/q8_ok/; {repo.root}/figures/ (2 figures)" in out
     assert snapshot(repo.root / "results") == {"q8_ok/manifest.json": b'{"summary": {"headline": "fake 2"}}',
@@ -238,6 +246,6 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
     nb.cells[0].metadata.update(papermill={"start_time": "t", "duration": 1.0}, tags=["x"])
     nb.metadata["papermill"] = {"start_time": "t", "end_time": "t", "duration": 2.0, "parameters": {"a": 1},
                                 "input_path": "/tmp/scratch/q1.ipynb", "output_path": "/tmp/x/q1.ipynb"}
-    out = record.recorded(nb, batch.NOTEBOOKS / "q1.py", batch.NOTEBOOKS / "q1.ipynb")
+    out = record.recorded(nb, runner.NOTEBOOKS / "q1.py", runner.NOTEBOOKS / "q1.ipynb")
     assert out.cells[0].metadata == {"tags": ["x"]}
     assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}
