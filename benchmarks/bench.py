@@ -27,7 +27,7 @@ from mnist_hw.engine.data import MEAN, STD, Split, ensure_mnist, generator, load
 from mnist_hw.engine.losses import MSE, CrossEntropy
 from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import Autoencoder, SimpleMLP, seeded
-from mnist_hw.runs.sweep import run_sweep
+from mnist_hw.runs.sweep import sweep_configs
 from mnist_hw.engine.optim import Adam
 from mnist_hw.engine.train import FitOptions, TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
@@ -123,7 +123,7 @@ def scaling(device, root, steps_budget: int) -> None:
 
 def workers(device, root, epochs: int, repeats: int) -> None:
     """Wall time of the Q2 grid's six stacks (with per-epoch validation and the final evaluation, as in the
-    notebook) trained one at a time on every thread, and two at a time on one thread each (run_sweep's workers),
+    notebook) trained one at a time on every thread, and two at a time on one thread each (sweep_configs' workers),
     alternately `repeats` times."""
     splits = load_splits(range(10), seed=0, root=root, device=device)
     configs = [TrainConfig(hidden=h, activation=a, optimizer=o, lr=lr, epochs=epochs, batch_size=b, schedule="cosine")
@@ -135,7 +135,7 @@ def workers(device, root, epochs: int, repeats: int) -> None:
     for _ in range(repeats):
         for n in walls:
             start = time.perf_counter()
-            run_sweep(configs, lambda seed: splits, 10, progress=False, workers=n)
+            sweep_configs(configs, lambda seed: splits, 10, progress=False, workers=n)
             walls[n].append(time.perf_counter() - start)
     print("  " + "; ".join(f"workers {n}: " + ", ".join(f"{w:.1f}" for w in ws) + " s" for n, ws in walls.items())
           + "; ratio per repeat " + ", ".join(f"{a / b:.2f}x" for a, b in zip(walls[1], walls[2])))

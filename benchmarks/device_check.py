@@ -16,7 +16,7 @@ from mnist_hw.engine.losses import CrossEntropy
 from mnist_hw.engine.activations import ACTIVATIONS
 from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import SimpleMLP, seeded
-from mnist_hw.runs.sweep import run_sweep
+from mnist_hw.runs.sweep import sweep_configs
 from mnist_hw.engine.train import FitOptions, TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
 
@@ -75,7 +75,7 @@ def main() -> None:
 
     # the same Q1 sweep (3 seeds as streams) on both devices: accuracies agree to float tolerance
     configs = [TrainConfig(hidden=16, epochs=1 if args.dry_run else 5, batch_size=b, seed=s) for s in (0, 1, 2) for b in (16, 128)]
-    acc = {d: run_sweep(configs, lambda seed, d=d: load_splits((0, 1), seed=seed, device=d), 2, progress=False)[0]
+    acc = {d: sweep_configs(configs, lambda seed, d=d: load_splits((0, 1), seed=seed, device=d), 2, progress=False)[0]
            for d in ("cpu", device.type)}
     diff = (acc["cpu"].test_acc - acc[device.type].test_acc).abs()
     print(f"Q1 sweep (batch 16/128 x 3 seeds), test accuracy {device.type} vs cpu: largest difference {diff.max():.2f} "
