@@ -24,7 +24,7 @@ import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from .record import WIDGET_VIEW as WIDGET, failure, question
+from .record import WIDGET_VIEW as WIDGET, failure
 from .reference import RESULTS
 from ..registry import QUESTIONS
 from ..runs.folder import NOTEBOOKS, REPO, git_commit, runs_root, shown
@@ -50,16 +50,15 @@ class Source:
 
 
 def committed_sources() -> list[Source]:
-    """The committed record: notebooks/q*.ipynb, each with results/<notebook>/manifest.json."""
+    """The committed record of every question in the registry: notebooks/<notebook>.ipynb with
+    results/<notebook>/manifest.json."""
     sources = []
-    for notebook in sorted(NOTEBOOKS.glob("q*.ipynb")):
-        manifest = RESULTS / notebook.stem / "manifest.json"
-        if not manifest.is_file():
-            raise SystemExit(f"report: {shown(manifest)} is missing: the committed record of {notebook.name} is "
-                             "incomplete (make run writes it)")
-        sources.append(Source(question(notebook), notebook, json.loads(manifest.read_text())))
-    if not sources:
-        raise SystemExit(f"report: no notebook q*.ipynb in {shown(NOTEBOOKS)}")
+    for q in QUESTIONS.values():
+        notebook, manifest = NOTEBOOKS / f"{q.notebook}.ipynb", RESULTS / q.notebook / "manifest.json"
+        if not (notebook.is_file() and manifest.is_file()):
+            raise SystemExit(f"report: {shown(manifest if notebook.is_file() else notebook)} is missing: the committed "
+                             f"record of {q.notebook} is incomplete (make run writes it)")
+        sources.append(Source(q.id, notebook, json.loads(manifest.read_text())))
     return sources
 
 
