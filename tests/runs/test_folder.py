@@ -181,3 +181,18 @@ def test_run_folder_files_are_replaced_whole(tmp_path, monkeypatch):
     assert {p.name: p.read_bytes() for p in run.dir.iterdir() if not p.name.startswith(".")} == before
     plt.close(fig)
     release(run)
+
+
+def test_code_version_covers_every_module_of_every_subpackage(tmp_path, monkeypatch):
+    package = tmp_path / "mnist_hw"
+    for rel in ("__init__.py", "engine/__init__.py", "engine/train.py", "questions/q3/answers.py", "notes.txt"):
+        (package / rel).parent.mkdir(parents=True, exist_ok=True)
+        (package / rel).write_text(f"# {rel}\n")
+    monkeypatch.setattr(run_folder, "PACKAGE", package)
+    before = run_folder.code_version()
+    (package / "questions" / "q3" / "answers.py").write_text("# an answer changed two folders down\n")
+    edited = run_folder.code_version()
+    (package / "notes.txt").write_text("not code\n")
+    assert before != edited == run_folder.code_version()
+    (package / "engine" / "train.py").rename(package / "engine" / "fit.py")  # a move is a change too
+    assert run_folder.code_version() != edited
