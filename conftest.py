@@ -11,6 +11,9 @@ def pytest_configure(config):
     prepare_notebooks(config)
     # Notebooks run under test write their run folders to a scratch folder, never into the repository's runs/.
     os.environ.setdefault("MNIST_HW_RUNS", str(Path(config.rootpath) / ".pytest_cache" / "runs"))
+    # Two test workers share the machine: every kernel and worker they start computes on one thread, so no two
+    # OpenMP pools spin against each other on the same cores (tests that need more threads set them themselves).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collectstart(collector):
