@@ -46,7 +46,7 @@ activation: str = "relu"  # hidden activation: sigmoid | relu | tanh
 optimizer: str = "adam"  # sgd | adam
 lr: float = 1e-3  # learning rate
 epochs: int = 5  # passes over the training split
-device: str = "auto"  # auto (cuda > mps > cpu) | cpu | cuda | mps
+device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q1-<hash of parameters and code>)
 

@@ -57,7 +57,7 @@ noise_seeds: list[int] = [0, 1, 2, 3, 4]  # seeds of that study (split, init, sh
 extension_hidden: list[int] = [256, 800]  # wider hidden layers trained with the best grid setting, up to Simard et al.'s 800 (empty list to skip)
 lockstep: bool = True  # train configurations that share a minibatch stream together (False: one at a time)
 workers: int = 0  # stacks trained at the same time, each on a share of the CPU threads (0: one per CPU thread on the CPU, 1 on a GPU)
-device: str = "auto"  # auto (cuda > mps > cpu) | cpu | cuda | mps
+device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q2-<hash of parameters and code>)
 

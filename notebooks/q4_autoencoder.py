@@ -56,7 +56,7 @@ epochs: int = 30  # passes over the training split
 batch_size: int = 64  # minibatch size
 seed: int = 0  # fixes the split, the initialisation, the shuffling and the images shown
 examples_per_digit: int = 5  # test images per digit in the reconstruction figure (1..20)
-device: str = "auto"  # auto (cuda > mps > cpu) | cpu | cuda | mps
+device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q4-<hash of parameters and code>)
 

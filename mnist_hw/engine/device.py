@@ -1,4 +1,8 @@
-"""Which device trains: the resolved name, and a clock that waits for queued GPU work."""
+"""Which device trains and why: the resolved name, the reason in words, and a clock that waits for queued GPU work.
+
+`auto` is cuda when an NVIDIA GPU is there, else cpu. Apple's mps is used only when asked for by name: this code has
+never run on it, and the earlier report found the CPU faster than mps for these models (docs/devices.md).
+"""
 from __future__ import annotations
 
 import torch
@@ -9,16 +13,35 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DEVICE = Choice(DEVICES)
 
 
+def available_devices() -> dict[str, bool]:
+    """Each device type this code knows, and whether this machine has it now."""
+    return {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' picks cuda > mps > cpu; naming an absent device is an error."""
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    """'auto' picks cuda, else cpu (never mps: see device_reason); naming an absent device is an error."""
     DEVICE.check("device", name)
+    available = available_devices()
     if name == "auto":
-        return torch.device(next(d for d in ("cuda", "mps", "cpu") if available[d]))
+        return torch.device("cuda" if available["cuda"] else "cpu")
     if not available[name]:
         present = [d for d, ok in available.items() if ok]
         raise RuntimeError(f"device {name!r} is not available on this machine (available: {present}); use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def device_reason(name: str = "auto") -> str:
+    """Which device `name` runs on and why, in one phrase that the notebooks print (through Run.describe):
+    'cuda (auto: NVIDIA H100 80GB HBM3 found)', 'cpu (auto: no CUDA GPU)', 'mps (asked for by name; untested on
+    hardware)'."""
+    device = resolve_device(name)
+    if name != "auto":
+        untested = "; untested on hardware, Adam through torch.optim" if device.type == "mps" else ""
+        return f"{device.type} (asked for by name{untested})"
+    if device.type == "cuda":
+        return f"cuda (auto: {torch.cuda.get_device_name(device)} found)"
+    mps = "; this Mac's mps is used only when asked for by name" if available_devices()["mps"] else ""
+    return f"cpu (auto: no CUDA GPU{mps})"
 
 
 def synchronize(device: torch.device) -> None:

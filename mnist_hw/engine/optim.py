@@ -1,4 +1,5 @@
-"""Optimizers over a stack's flat parameter buffer (SGD, Adam with its fused-kernel fast path) and the lr schedules."""
+"""Optimizers over a stack's flat parameter buffer (SGD, Adam with its fused-kernel fast path where it has run) and the lr
+schedules."""
 from __future__ import annotations
 
 import inspect
@@ -13,6 +14,9 @@ from .rules import Choice
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
 OPTIMIZER, SCHEDULE = Choice(OPTIMIZERS), Choice(SCHEDULES)
+# Device types where the fused Adam kernel has run against torch.optim.Adam: cpu (tests/engine/test_train.py), cuda
+# (benchmarks/device_check.py on an H100, docs/devices.md). Not mps: no Mac has run this code.
+FUSED_RUN = ("cpu", "cuda")
 
 
 class SGD:
@@ -28,21 +32,21 @@ class SGD:
 class Adam:
     """torch.optim.Adam (default betas and eps, no weight decay) on a flat buffer whose gradient is `grad`.
 
-    With `direct`, the fused kernel behind Adam(fused=True) is called itself where torch has it, because the
-    public step()'s bookkeeping is a large share of a batch-2 step (`make bench`, "Adam step"); elsewhere the
-    public optimizer runs, fused where the device supports it (nanoGPT's check), else PyTorch's default.
+    How it steps is `adam_route`'s choice: the fused kernel behind Adam(fused=True) called itself (`direct`, where
+    torch has it and the kernel has run here), because the public step()'s bookkeeping is a large share of a
+    batch-2 step (`make bench`, "Adam step"); else the public torch.optim.Adam, fused or not.
     """
 
     def __init__(self, params: Tensor, grad: Tensor, lr: float, direct: bool = True):
         self.params, self.grad, self.lr = params, grad, lr
-        fused = params.device.type in _fused_devices()
-        self.direct = direct and fused and hasattr(torch, "_fused_adam_")
+        self.route = adam_route(params.device.type, direct)
+        self.direct = self.route == "kernel"
         if self.direct:
             self.m, self.v = torch.zeros_like(params), torch.zeros_like(params)
             self.t = torch.zeros((), device=params.device)
         else:
             params.grad = grad
-            self.optimizer = torch.optim.Adam([params], lr=lr, fused=fused or None)
+            self.optimizer = torch.optim.Adam([params], lr=lr, fused=self.route == "fused")
 
     def step(self) -> None:
         if self.direct:
@@ -52,6 +56,17 @@ class Adam:
         else:
             self.optimizer.param_groups[0]["lr"] = self.lr
             self.optimizer.step()
+
+
+def adam_route(device_type: str, direct: bool = True) -> str:
+    """How Adam steps on a device type: 'kernel' (the private fused kernel called directly), 'fused' (the public
+    torch.optim.Adam(fused=True)) or 'public' (torch.optim.Adam(fused=False), PyTorch's default for-each path).
+    Fused only where torch has the kernel for that device and it has run there (FUSED_RUN): so mps, which torch
+    lists but this code has never run on, takes the public path."""
+    fused = device_type in FUSED_RUN and device_type in _fused_devices()
+    if fused and direct and hasattr(torch, "_fused_adam_"):
+        return "kernel"
+    return "fused" if fused else "public"
 
 
 def _fused_devices() -> list[str]:

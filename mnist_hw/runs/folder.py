@@ -28,6 +28,7 @@ import filelock
 import torch
 
 from .. import registry
+from ..engine.device import device_reason
 from .files import REPO, shown, write_atomic
 from .store import RowStore
 
@@ -109,11 +110,13 @@ class Run:
         from ..engine.data import RAW_MD5  # verified by data.ensure_mnist before any file is read
 
         self.notebook, self.dir, self.device = notebook, folder, torch.device(device)
+        asked = params.get("device", self.device.type)  # the notebook's parameter: 'auto' or a name
         self._start = time.perf_counter()
         self.manifest: dict[str, Any] = {
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
             "device": str(self.device), "device_name": device_name(self.device),
+            "device_reason": device_reason(asked if asked in ("auto", self.device.type) else self.device.type),
             "cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
             "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }
@@ -162,10 +165,12 @@ class Run:
         self._write()
 
     def describe(self) -> str:
-        """One line of provenance for the notebook's output: code, versions, device, threads, run folder."""
+        """One line of provenance for the notebook's output: run folder, code, versions, machine, threads, and which
+        device ran and why."""
         m, v = self.manifest, self.manifest["versions"]
         return (f"run folder {m['run_dir']} | mnist_hw code {m['code_version']}, git {m['git_commit'] or 'n/a'} | "
-                f"python {v['python']}, torch {v.get('torch', '?')} | {m['device_name']}, {m['cpu_threads']} CPU threads")
+                f"python {v['python']}, torch {v.get('torch', '?')} | {m['device_name']}, {m['cpu_threads']} CPU threads"
+                f" | device {m['device_reason']}")
 
     def _write(self) -> None:
         write_atomic(self.path("manifest.json"), json.dumps(self.manifest, indent=1, default=str) + "\n")

@@ -1,4 +1,4 @@
-"""The engine's training: devices, settings, optimizers against torch, fit against plain PyTorch, lockstep stacks and
+"""The engine's training: settings, optimizers against torch, fit against plain PyTorch, lockstep stacks and
 streams equal to training alone, divergence, evaluation and the textbook loop's error measure."""
 import pytest
 import torch
@@ -10,32 +10,6 @@ from mnist_hw.engine.models import SimpleMLP, seeded
 from mnist_hw.engine.lockstep import train_group
 from mnist_hw.engine.optim import Adam, make_optimizer
 from mnist_hw.engine.train import FitOptions, TrainConfig, evaluate, fit, predict
-from mnist_hw.engine.device import resolve_device
-
-
-@pytest.fixture
-def machine(monkeypatch):
-    """have(cuda=..., mps=...): pretend this machine has (or lacks) those devices, whatever it really has."""
-    def have(cuda: bool, mps: bool) -> None:
-        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
-        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
-    return have
-
-
-def test_unknown_or_absent_device_is_a_clear_error(machine):
-    with pytest.raises(ValueError, match="device: .tpu. is not allowed"):
-        resolve_device("tpu")
-    machine(cuda=False, mps=False)
-    for name in ("cuda", "mps"):
-        with pytest.raises(RuntimeError, match=rf"device '{name}' is not available on this machine \(available: \['cpu'\]\)"):
-            resolve_device(name)
-    assert resolve_device("auto") == resolve_device("cpu") == torch.device("cpu")
-
-
-@pytest.mark.parametrize("cuda,mps,picked", [(True, True, "cuda"), (False, True, "mps"), (True, False, "cuda")])
-def test_auto_picks_cuda_then_mps_then_cpu(machine, cuda, mps, picked):
-    machine(cuda=cuda, mps=mps)
-    assert resolve_device("auto") == torch.device(picked) and resolve_device(picked) == torch.device(picked)
 
 
 @pytest.mark.parametrize("field,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0), ("hidden", 2.5),

@@ -54,6 +54,17 @@ def test_open_run_writes_a_manifest_and_phases(runs_root):
     release(run)
 
 
+def test_the_printed_line_says_which_device_ran_and_why(tmp_path, monkeypatch):
+    """What every notebook's check cell prints (run.describe()) ends with the device and the reason it was chosen."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    run = run_folder.open_run("q1", {"device": "auto", "run_dir": str(tmp_path / "r")}, torch.device("cpu"))
+    assert run.describe().startswith("run folder ")
+    assert run.describe().endswith(" | device cpu (auto: no CUDA GPU; this Mac's mps is used only when asked for by name)")
+    assert json.loads(run.path("manifest.json").read_text())["device_reason"].startswith("cpu (auto: no CUDA GPU")
+    release(run)
+
+
 def test_a_second_process_cannot_open_the_same_run(tmp_path):
     folder = tmp_path / "shared"
     holder = subprocess.Popen([sys.executable, "-c", (
