@@ -2,7 +2,6 @@
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -18,12 +17,6 @@ SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
 DISABLED = ["@jupyterlab/apputils-extension:announcements"]
-
-
-def chromium() -> str | None:
-    """The system's Chromium (Playwright cannot download its own browser offline), or None."""
-    return os.environ.get("MNIST_HW_CHROMIUM") or next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
 class LabServer:

@@ -14,11 +14,13 @@ import pytest
 from mnist_hw.engine.data import has_mnist, mnist_root
 from mnist_hw.runs.folder import NOTEBOOKS
 
-from tests.lab import LabServer, chromium
+from tests.lab import LabServer
+from mnist_hw.publish.browser import GET_ONE, find_browser
 from mnist_hw.registry import QUESTIONS
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="no Chromium found (apt-get install chromium, or set "
-                                "MNIST_HW_CHROMIUM to a Chromium binary)")
+BROWSER = find_browser()  # the report's lookup: $MNIST_HW_CHROMIUM, PATH, install locations, Playwright's own
+pytestmark = pytest.mark.skipif(BROWSER is None, reason=f"no Chrome, Edge or Chromium found: {GET_ONE} "
+                                "(on Debian: apt-get install chromium)")
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(NOTEBOOKS.glob("q*.ipynb"))
@@ -217,7 +219,7 @@ def lab_session(tmp: Path):
     nbformat.write(tiny_q1(q1), root / "q1_tiny.ipynb")
     with LabServer(root, tmp / "home", env={"MNIST_HW_RUNS": str(tmp / "runs")}) as server, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium())
+        browser = playwright.chromium.launch(executable_path=BROWSER)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url("lab"))
         page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)

@@ -1,4 +1,5 @@
-"""The hand-in: one self-contained HTML report of the four executed notebooks (and a PDF where Chromium is installed).
+"""The hand-in: one self-contained HTML report of the four executed notebooks (and a PDF where Chrome, Edge or
+Chromium is found: mnist_hw.publish.browser).
 
 usage: python -m mnist_hw.publish.report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
 
@@ -11,10 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +22,7 @@ import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
+from .browser import GET_ONE, find_browser, print_pdf
 from .record import WIDGET_VIEW as WIDGET, failure
 from .reference import RESULTS
 from ..registry import QUESTIONS
@@ -34,7 +33,6 @@ SUBTITLE = "Four questions on one-hidden-layer MLPs: batch size, ten digits, cla
 TEMPLATE = "report.html.j2"  # beside this module; extends nbconvert's lab template
 STAMP = "%Y-%m-%d %H:%M UTC"  # dates in the title block, to the minute
 CODE_MODES = ("hidden", "folded", "shown")
-BROWSERS = ("chromium", "chromium-browser")
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
 
 
@@ -236,29 +234,9 @@ def render(sources: list[Source], code: str = "hidden") -> str:
     return add_contents(html, sources)
 
 
-def find_chromium() -> str | None:
-    """The Chromium executable on PATH, if any."""
-    return next((path for path in map(shutil.which, BROWSERS) if path), None)
-
-
-def print_pdf(browser: str, page: Path, pdf: Path) -> None:
-    """Print the page to PDF with headless Chromium (no header or footer, so no file path on the pages); the PDF
-    appears only once complete."""
-    partial = pdf.with_suffix(".pdf.part")
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                               "--no-pdf-header-footer", "--print-to-pdf-no-header",  # new and older Chromium
-                               f"--print-to-pdf={partial}", page.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=120)
-    if done.returncode != 0 or not partial.is_file():
-        partial.unlink(missing_ok=True)
-        raise SystemExit(f"report: {shown(page)} written, but {Path(browser).name} could not print it to PDF "
-                         f"(exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
-    partial.replace(pdf)
-
-
 def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True) -> list[Path]:
-    """Write report.html (and report.pdf when asked and Chromium is installed) into out; return what was written."""
+    """Write report.html (and report.pdf when asked and a browser is found: browser.find_browser) into out; return
+    what was written."""
     html = render(sources, code)
     out.mkdir(parents=True, exist_ok=True)
     page, printed = out / "report.html", out / "report.pdf"
@@ -266,7 +244,7 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
     partial.write_text(html, encoding="utf-8")
     partial.replace(page)
     printed.unlink(missing_ok=True)  # never leave an older PDF beside a newer page
-    browser = find_chromium() if pdf else None
+    browser = find_browser() if pdf else None
     if browser:
         print_pdf(browser, page, printed)
     return [page, printed] if browser else [page]
@@ -279,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default: runs/report/)")
     parser.add_argument("--code", nargs="?", const="folded", default="hidden", choices=CODE_MODES,
                         help="keep the code: folded into a <details> element (the default for --code) or shown")
-    parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, even where Chromium is installed")
+    parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, even where a browser is found")
     args = parser.parse_args(argv)
     out = (args.out or runs_root() / "report").expanduser().resolve()
     if out.exists() and not out.is_dir():
@@ -290,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
         print(shown(path))
     if len(written) == 1:
         print("no PDF: " + ("--no-pdf given" if args.no_pdf else
-                            f"Chromium not found ({' or '.join(BROWSERS)} on PATH); the HTML alone"))
+                            f"no Chrome, Edge or Chromium found, so the HTML alone; for the PDF, {GET_ONE}, then rerun"))
 
 
 if __name__ == "__main__":

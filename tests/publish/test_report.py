@@ -16,6 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from mnist_hw.publish import report
+from mnist_hw.publish.browser import find_browser
 from mnist_hw.registry import QUESTIONS
 from mnist_hw.publish.reference import RESULTS
 from mnist_hw.runs.folder import NOTEBOOKS, REPO
@@ -74,10 +75,10 @@ def headlines() -> dict[str, list[str]]:
 def test_prints_the_paths_it_wrote(built):
     lines = built["printed"].splitlines()
     assert lines[0].endswith("report.html") and (built["out"] / "report.html").is_file()
-    if report.find_chromium():
+    if find_browser():
         assert lines[1].endswith("report.pdf")
     else:
-        assert lines[1].startswith("no PDF: Chromium not found")
+        assert lines[1].startswith("no PDF: no Chrome, Edge or Chromium found, so the HTML alone; for the PDF, install")
 
 
 def test_headline_numbers_as_in_results(built):
@@ -122,8 +123,8 @@ def test_no_tracked_file_changes(built):
 
 
 def test_pdf_of_the_same_page(built):
-    if not report.find_chromium():
-        pytest.skip(f"no Chromium on PATH ({' or '.join(report.BROWSERS)}): the report is HTML only")
+    if not find_browser():
+        pytest.skip("no Chrome, Edge or Chromium found (mnist_hw.publish.browser): the report is HTML only")
     pdf = (built["out"] / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) >= 4

@@ -1,0 +1,83 @@
+"""The one browser lookup, shared by the report's PDF and the browser test, and printing a page to PDF with it.
+
+A Chromium-family browser (Chromium, Google Chrome or Microsoft Edge), looked for in this order: $MNIST_HW_CHROMIUM
+(a path, or a name on PATH); the usual names on PATH; the usual install locations on macOS and Windows; Playwright's
+own Chromium when `python -m playwright install chromium` has put one there. Playwright drives whichever is found.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..runs.files import shown
+
+BROWSER_ENV = "MNIST_HW_CHROMIUM"
+NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "microsoft-edge", "msedge", "chrome")
+MAC_APPS = ("Google Chrome.app/Contents/MacOS/Google Chrome", "Chromium.app/Contents/MacOS/Chromium",
+            "Microsoft Edge.app/Contents/MacOS/Microsoft Edge")
+WINDOWS_APPS = ("Google/Chrome/Application/chrome.exe", "Microsoft/Edge/Application/msedge.exe",
+                "Chromium/Application/chrome.exe")
+WINDOWS_ROOTS = ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")  # environment variables naming install roots
+GET_ONE = (f"install Google Chrome, Microsoft Edge or Chromium, or run `python -m playwright install chromium`, or "
+           f"set {BROWSER_ENV} to a browser's executable")
+
+
+def install_locations() -> list[Path]:
+    """Where Chrome, Chromium and Edge install themselves: /Applications and ~/Applications on macOS, Program Files
+    (both) and the user's AppData\\Local on Windows (those roots come from the environment, so elsewhere none)."""
+    mac = [root / app for root in (Path("/Applications"), Path.home() / "Applications") for app in MAC_APPS]
+    roots = [os.environ[name] for name in WINDOWS_ROOTS if os.environ.get(name)]
+    return mac + [Path(root, *app.split("/")) for root in roots for app in WINDOWS_APPS]
+
+
+def playwright_browser() -> str | None:
+    """The Chromium that `python -m playwright install chromium` downloaded, if that file is there."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            path = playwright.chromium.executable_path
+    except Exception:  # no playwright, or its driver cannot start: no browser from it
+        return None
+    return path if path and Path(path).is_file() else None
+
+
+def find_browser() -> str | None:
+    """The browser to print and test with (see the module's docstring), or None. A $MNIST_HW_CHROMIUM that names
+    nothing runnable is an error, not silently passed over."""
+    named = os.environ.get(BROWSER_ENV)
+    if named:
+        found = shutil.which(named)
+        if not found:
+            raise ValueError(f"{BROWSER_ENV}={named!r} is not an executable file nor a program on PATH; point it at "
+                             "Chrome, Edge or Chromium, or unset it")
+        return found
+    on_path = next(filter(None, map(shutil.which, NAMES)), None)
+    if on_path:
+        return on_path
+    installed = next((path for path in install_locations() if path.is_file()), None)
+    return str(installed) if installed else playwright_browser()
+
+
+def print_pdf(browser: str, page: Path, pdf: Path) -> None:
+    """Print the page to PDF through Playwright with `browser` (headless, no header or footer, so no file path on the
+    pages); the PDF appears only once complete, else one line says why there is none."""
+    from playwright.sync_api import Error, sync_playwright
+
+    partial = pdf.with_suffix(".pdf.part")
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=browser)
+            try:
+                tab = chromium.new_page()
+                tab.goto(page.resolve().as_uri(), wait_until="load")
+                tab.pdf(path=str(partial), format="A4", print_background=True)
+            finally:
+                chromium.close()
+    except Error as err:
+        partial.unlink(missing_ok=True)
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SystemExit(f"report: {shown(page)} written, but {Path(browser).name} could not print it to PDF "
+                         f"({reason})") from None
+    partial.replace(pdf)
