@@ -1,6 +1,7 @@
 """MNIST as in-memory tensors: loading with checksum verification, digit filtering, splits, minibatches."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -12,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import torch
 from torch import Tensor
 
 ENV_VAR = "MNIST_HW_DATA"
+LOCK_NAME = ".download.lock"  # in root/MNIST/, held while files are downloaded or extracted
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
 RAW_MD5 = {  # official checksums of the uncompressed IDX files
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
@@ -96,44 +99,76 @@ def _extract(raw: Path) -> None:
 
 
 def _download(root: Path) -> None:
-    """Download with torchvision into root/MNIST/raw; on failure remove whatever the attempt created."""
+    """Download with torchvision into root/MNIST/raw; a failure (offline, proxy, disk...) says what to do instead."""
     from torchvision.datasets import MNIST
 
-    raw = root / "MNIST" / "raw"
-    created = next((p for p in (root, root / "MNIST", raw) if not p.exists()), None)
-    before = set(raw.iterdir()) if raw.is_dir() else set()
     try:
         for train in (True, False):
             MNIST(root, train=train, download=True)
-    except Exception as err:  # offline, proxy, disk...: one message that says what to do
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        elif raw.is_dir():
-            for path in set(raw.iterdir()) - before:
-                path.unlink()
-        raise FileNotFoundError(
-            f"MNIST is not in {raw} and could not be downloaded ({type(err).__name__}: {err}). "
-            f"Put the four official IDX files ({', '.join(RAW_MD5)}; uncompressed or as the official .gz) in "
-            f"<root>/MNIST/raw/ and set {ENV_VAR}=<root> (or pass data_root)."
-        ) from None
+    except Exception as err:
+        raise _missing(root / "MNIST" / "raw", err) from None
+
+
+def _missing(raw: Path, err: Exception) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"MNIST is not in {raw} and could not be downloaded ({type(err).__name__}: {err}). "
+        f"Put the four official IDX files ({', '.join(RAW_MD5)}; uncompressed or as the official .gz) in "
+        f"<root>/MNIST/raw/ and set {ENV_VAR}=<root> (or pass data_root).")
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # one that another process has put something in stays
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _fetch(root: Path) -> None:
+    """Download or extract under a lock on the data root (root/MNIST/.download.lock), so that runs started at once
+    on a fresh clone do not both write the same files: the first does the work, the others wait, then find the files.
+    A failure removes what this process created (files, then the lock and folders that nobody else is using)."""
+    raw = root / "MNIST" / "raw"
+    made = [folder for folder in (raw, root / "MNIST", root) if not folder.exists()]  # deepest first
+    lock = filelock.FileLock(root / "MNIST" / LOCK_NAME)
+    for attempt in range(100):
+        try:
+            held = lock.acquire()  # makes the missing folders
+            break
+        except OSError as err:  # FileNotFoundError: a failing process removed the folder while this one waited
+            if not isinstance(err, FileNotFoundError) or attempt == 99:  # else: a root that cannot be written
+                _remove_empty(made)
+                raise _missing(raw, err) from None
+    try:
+        with held:  # released on leaving
+            before = set(raw.iterdir()) if raw.is_dir() else set()
+            try:
+                if (layout := _raw_layout(raw)) == "gz":  # another process may have done it while this one waited
+                    _extract(raw)
+                elif layout is None:
+                    _download(root)
+            except BaseException:
+                for path in set(raw.iterdir()) - before if raw.is_dir() else ():
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                raise
+    except BaseException:
+        with contextlib.suppress(filelock.Timeout, OSError), lock.acquire(timeout=0):
+            Path(lock.lock_file).unlink()
+        _remove_empty(made)
+        raise
 
 
 def ensure_mnist(root: str | Path | None = None) -> Path:
     """Make sure the four raw IDX files are under root/MNIST/raw with official checksums; return root.
 
-    Accepted: the uncompressed IDX files, or the official .gz files (checked, then extracted next to them);
-    otherwise a download is tried. Files one level off are reported without downloading anything.
+    Accepted: the uncompressed IDX files, or the official .gz files (checked, then extracted next to them, under a
+    lock: see _fetch); otherwise a download is tried. Files one level off are reported without downloading anything.
     """
     root = mnist_root(root)
     raw = root / "MNIST" / "raw"
     layout = _raw_layout(raw)
-    if layout is None:
-        hint = _misplaced(root)
-        if hint:
-            raise FileNotFoundError(f"MNIST is not in {raw}: {hint}.")
-        _download(root)
-    elif layout == "gz":
-        _extract(raw)
+    if layout is None and (hint := _misplaced(root)):
+        raise FileNotFoundError(f"MNIST is not in {raw}: {hint}.")
+    if layout != "idx":
+        _fetch(root)
     for name, want in RAW_MD5.items():
         _check_md5(raw / name, want)
     return root
@@ -152,9 +187,8 @@ def _read(train: bool, root: Path) -> tuple[Tensor, Tensor]:
 
 
 def read_idx(path: Path) -> Tensor:
-    """A uint8 IDX file (MNIST's format: zero bytes, type 0x08, the number of dimensions, their big-endian int32
-    sizes, the data) as a tensor: what torchvision's MNIST reads, without the cost of importing torchvision at
-    every notebook's start (docs/design.md). Tests compare the two on the real files."""
+    """A uint8 IDX file (zero bytes, type 0x08, the number of dimensions, their big-endian int32 sizes, the data) as a
+    tensor: what torchvision's MNIST reads, without importing torchvision (docs/design.md); tests compare the two."""
     data = path.read_bytes()
     if data[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not a uint8 IDX file (magic {data[:4].hex()})")
@@ -234,14 +268,8 @@ class Splits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def load_splits(
-    digits: Sequence[int] = range(10),
-    seed: int = 0,
-    val_fraction: float = 0.2,
-    root: str | Path | None = None,
-    standardize: bool = True,
-    device: torch.device | str = "cpu",
-) -> Splits:
+def load_splits(digits: Sequence[int] = range(10), seed: int = 0, val_fraction: float = 0.2,
+                root: str | Path | None = None, standardize: bool = True, device: torch.device | str = "cpu") -> Splits:
     """MNIST restricted to `digits`, training set split at random into train/validation (seeded)."""
     train = Split(*prepare(load_mnist(True, root), digits, standardize))
     test = Split(*prepare(load_mnist(False, root), digits, standardize))
