@@ -116,10 +116,10 @@ class Run:
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
             "device": str(self.device), "device_name": device_name(self.device),
-            "device_reason": device_reason(asked if asked in ("auto", self.device.type) else self.device.type),
             "cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
             "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }
+        self.manifest["device_reason"] = device_reason(asked if asked in ("auto", self.device.type) else self.device.type)
         self._write()
 
     def __repr__(self) -> str:
