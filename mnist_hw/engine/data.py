@@ -17,9 +17,11 @@ import filelock
 import torch
 from torch import Tensor
 
+from .repository import REPO, outside
+
 ENV_VAR = "MNIST_HW_DATA"
 LOCK_NAME = ".download.lock"  # in root/MNIST/, held while files are downloaded or extracted
-DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_ROOT = REPO / "data" if REPO else None  # none outside a checkout (never inside site-packages)
 RAW_MD5 = {  # official checksums of the uncompressed IDX files
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
@@ -45,8 +47,10 @@ def generator(seed: int, stream: str) -> torch.Generator:
 
 
 def mnist_root(root: str | Path | None = None) -> Path:
-    """The data root: the argument, else $MNIST_HW_DATA, else data/ in the repository."""
-    return Path(root or os.environ.get(ENV_VAR) or DEFAULT_ROOT).expanduser()
+    """The data root: the argument, else $MNIST_HW_DATA, else data/ in the repository (outside one: an error)."""
+    if not (found := root or os.environ.get(ENV_VAR) or DEFAULT_ROOT):
+        raise FileNotFoundError(f"no MNIST data root: pass data_root or set {ENV_VAR}, as there is no data/ here: {outside()}")
+    return Path(found).expanduser()
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,7 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from ..engine.repository import REPO, outside
+
+if REPO is None:  # a regular install used outside a checkout: no notebooks/, nowhere for runs/ (never site-packages)
+    raise SystemExit(outside())
 
 
 def shown(path: str | Path) -> str:
