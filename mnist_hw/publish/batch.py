@@ -38,7 +38,7 @@ from ..runs.files import write_atomic
 from .record import failure, recorded
 from .reference import publish, restore_reference
 from ..registry import QUESTIONS, question
-from ..runs.folder import NOTEBOOKS, resolve_run_dir, runs_root, shown
+from ..runs.folder import NOTEBOOKS, other_checkout, resolve_run_dir, runs_root, shown
 
 
 
@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     for job in jobs:
         job.parameters()  # unknown parameter names stop here, before anything runs
     refuse_repeats(jobs)
+    if problem := other_checkout(NOTEBOOKS):  # the kernel would import another checkout's mnist_hw
+        raise SystemExit(problem)
     if args.reference:
         restore_reference(job.notebook for job in jobs)  # what an earlier publish cut short
     if args.jobs == 1:

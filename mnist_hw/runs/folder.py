@@ -66,6 +66,41 @@ def git_commit() -> str | None:
     return head + ("-dirty" if dirty else "")
 
 
+def kernel_python(kernel: str = "python3") -> str:
+    """The interpreter that runs the notebooks' kernel: its kernelspec's, where a bare 'python' means the runner's own
+    (as jupyter_client reads it)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        argv = KernelSpecManager().get_kernel_spec(kernel).argv
+    except Exception:  # no such kernel: papermill says so itself
+        return sys.executable
+    bare = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
+    return sys.executable if not argv or argv[0] in bare else argv[0]
+
+
+def other_checkout(cwd: Path = NOTEBOOKS, kernel: str = "python3", env: Mapping[str, str] | None = None) -> str | None:
+    """None when the notebooks' kernel, started in `cwd` as the runner starts it, imports this same mnist_hw; else one
+    sentence naming both (two checkouts sharing one environment: the kernel would write its run folders into the
+    other one, where the runner would not find them)."""
+    python = kernel_python(kernel)
+    probe = "import importlib.util as u; s = u.find_spec('mnist_hw'); print(s.origin if s and s.origin else '')"
+    try:
+        found = subprocess.run([python, "-c", probe], cwd=cwd, env=dict(os.environ if env is None else env),
+                               capture_output=True, text=True, timeout=120).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # a kernel that cannot start: papermill reports it
+        return None
+    there = Path(found).resolve().parent if found else None
+    if there == PACKAGE:
+        return None
+    fix = f"install this one there (`{python} -m pip install --no-deps -e {REPO}`)"
+    if there is None:
+        return f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) cannot import mnist_hw at all: {fix}"
+    return (f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) would import mnist_hw from {there} "
+            f"(two checkouts sharing one environment) and write its run folders there: run from {there.parent}, or "
+            f"{fix}")
+
+
 def run_key(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> str:
     """The hash that names a default run folder: notebook, parameters, device type and code version."""
     identity = {"notebook": notebook, "device": torch.device(device).type, "code": code_version(),
