@@ -132,6 +132,8 @@ def test_mean_std_formats_undefined_as_na():
 
 def unwritable_folder(tmp_path):
     """A folder this process cannot write in: read-only by mode, or /proc where permissions do not bind (root)."""
+    if os.name != "posix":
+        pytest.skip("POSIX only: Windows ignores a folder's read-only mode and has no /proc")
     if os.geteuid() != 0:
         folder = tmp_path / "locked"
         folder.mkdir(mode=0o555)
@@ -142,8 +144,8 @@ def unwritable_folder(tmp_path):
 @pytest.mark.parametrize("case", ["file", "unwritable", "under a file"])
 def test_a_run_dir_that_cannot_hold_a_run_is_refused_naming_run_dir(tmp_path, case):
     (tmp_path / "a_file").write_text("not a folder")
-    value = {"file": tmp_path / "a_file", "unwritable": unwritable_folder(tmp_path),
-             "under a file": tmp_path / "a_file" / "run"}[case]
+    value = unwritable_folder(tmp_path) if case == "unwritable" else {
+        "file": tmp_path / "a_file", "under a file": tmp_path / "a_file" / "run"}[case]
     with pytest.raises(ValueError, match=rf"^run_dir: '{re.escape(str(value))}' is not allowed: .*"
                                          r"run_dir must be '' \(the default.*or a folder that can be written"):
         run_folder.open_run("q1", {"run_dir": str(value)}, torch.device("cpu"))

@@ -167,6 +167,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX only: kills the writer with SIGKILL, which Windows lacks")
 def test_killing_a_process_while_it_writes_loses_no_committed_group(tmp_path):
     run = [sys.executable, "-c", CHILD]
     subprocess.run([*run, str(tmp_path / "clean"), "12"], check=True, capture_output=True)
@@ -207,6 +208,7 @@ def sweep(folder, epochs=8):
         torch.set_num_threads(threads)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX only: kills the writer with SIGKILL, which Windows lacks")
 def test_a_sweep_killed_mid_grid_resumes_to_every_row_once(tmp_path):
     """kill -9 of the training process after some stacks, then the same sweep again: the rows a clean run has."""
     (tmp_path / "run").mkdir()
