@@ -29,6 +29,7 @@ import torch
 
 from .. import registry
 from ..engine.device import device_reason
+from ..engine.repository import is_repo
 from .files import REPO, shown, write_atomic
 from .store import RowStore
 
@@ -96,9 +97,12 @@ def other_checkout(cwd: Path = NOTEBOOKS, kernel: str = "python3", env: Mapping[
     fix = f"install this one there (`{python} -m pip install --no-deps -e {REPO}`)"
     if there is None:
         return f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) cannot import mnist_hw at all: {fix}"
-    return (f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) would import mnist_hw from {there} "
-            f"(two checkouts sharing one environment) and write its run folders there: run from {there.parent}, or "
-            f"{fix}")
+    if is_repo(there.parent):  # an editable install of another clone
+        return (f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) would import mnist_hw from "
+                f"{there} (two checkouts sharing one environment) and write its run folders there: run from "
+                f"{there.parent}, or {fix}")
+    return (f"this run starts from {PACKAGE}, but the notebooks' kernel ({python}) would import the mnist_hw installed "
+            f"at {there} instead, so the run folders would not be where this run looks: {fix}")
 
 
 def run_key(notebook: str, params: Mapping[str, Any], device: torch.device | str) -> str:

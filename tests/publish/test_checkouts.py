@@ -14,8 +14,10 @@ from mnist_hw.runs import folder
 
 @pytest.fixture
 def other(tmp_path):
-    """A second checkout: the package copied into tmp/other/mnist_hw."""
+    """A second checkout: the package copied into tmp/other/mnist_hw, beside notebooks/ and pyproject.toml."""
     shutil.copytree(folder.PACKAGE, tmp_path / "other" / "mnist_hw", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "other" / "notebooks").mkdir()
+    (tmp_path / "other" / "pyproject.toml").write_text('[project]\nname = "mnist_hw"\n')
     return tmp_path / "other"
 
 
@@ -29,6 +31,14 @@ def sentence(other: Path) -> str:
 def test_the_kernel_importing_another_checkout_is_named(other, tmp_path):
     assert folder.other_checkout(tmp_path, env={**os.environ, "PYTHONPATH": str(other)}) == sentence(other)
     assert folder.other_checkout(tmp_path, env={**os.environ, "PYTHONPATH": str(folder.REPO)}) is None
+
+
+def test_a_kernel_importing_an_installed_copy_is_named(other, tmp_path):
+    (other / "notebooks").rmdir()  # the package alone, as in site-packages
+    assert folder.other_checkout(tmp_path, env={**os.environ, "PYTHONPATH": str(other)}) == (
+        f"this run starts from {folder.PACKAGE}, but the notebooks' kernel ({sys.executable}) would import the "
+        f"mnist_hw installed at {other / 'mnist_hw'} instead, so the run folders would not be where this run looks: "
+        f"install this one there (`{sys.executable} -m pip install --no-deps -e {folder.REPO}`)")
 
 
 def test_a_kernel_without_the_package_is_named(monkeypatch, tmp_path):
