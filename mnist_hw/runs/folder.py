@@ -31,6 +31,7 @@ from .. import registry
 from ..engine.device import device_reason
 from ..engine.repository import is_repo
 from .files import REPO, shown, write_atomic
+from .progress import report
 from .store import RowStore
 
 NOTEBOOKS = REPO / "notebooks"
@@ -138,6 +139,35 @@ def device_name(device: torch.device) -> str:
     return f"{device.type} ({platform.machine()})"
 
 
+def cpu_model() -> str | None:
+    """The CPU's name (e.g. 'AMD EPYC 7B13'): /proc/cpuinfo on Linux, sysctl on macOS, else platform.processor();
+    None when the system does not say."""
+    try:
+        if platform.system() == "Linux":
+            for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model", "Hardware", "cpu model") and value.strip():
+                    return value.strip()
+        elif platform.system() == "Darwin":
+            name = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  timeout=5).stdout.strip()
+            if name:
+                return name
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or None
+
+
+def machine() -> dict[str, Any]:
+    """What a CPU run's last digits depend on besides the code: the CPU model, the vector instructions torch's
+    kernels use (torch.backends.cpu.get_cpu_capability: AVX2, AVX512, ...), the CPU threads and the BLAS."""
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: None)
+    config = torch.__config__.show()
+    blas = dict(part.split("=", 1) for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO="))
+    return {"cpu_model": cpu_model(), "cpu_capability": capability(), "cpu_threads": torch.get_num_threads(),
+            "blas": blas.get("BLAS_INFO")}
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -154,12 +184,13 @@ class Run:
         self.manifest: dict[str, Any] = {
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
-            "device": str(self.device), "device_name": device_name(self.device),
-            "cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "device": str(self.device), "device_name": device_name(self.device), **machine(),
+            "platform": platform.platform(),
             "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }
         self.manifest["device_reason"] = device_reason(asked if asked in ("auto", self.device.type) else self.device.type)
         self._write()
+        report(notebook=notebook, run_dir=shown(folder))
 
     def __repr__(self) -> str:
         return f"Run({shown(self.dir)})"
@@ -189,9 +220,11 @@ class Run:
     def phase(self, name: str) -> Iterator[None]:
         """Time a named phase (data, training, evaluation, ...) into the manifest."""
         start = time.perf_counter()
+        report(phase=name, phase_changed=time.time())
         try:
             yield
         finally:
+            report(phase=None, last_phase=name, phase_changed=time.time())
             phases = self.manifest["phases_s"]
             phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 3)
             self._write()

@@ -65,6 +65,17 @@ def test_the_printed_line_says_which_device_ran_and_why(tmp_path, monkeypatch):
     release(run)
 
 
+def test_a_manifest_names_the_machine_that_sets_the_last_digits(runs_root):
+    run = run_folder.open_run("q1", {"epochs": 2, "run_dir": ""}, torch.device("cpu"))
+    manifest = json.loads((run.dir / "manifest.json").read_text())
+    release(run)
+    assert manifest["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # AVX2, AVX512, ...
+    assert manifest["cpu_threads"] == torch.get_num_threads() and manifest["blas"] in torch.__config__.show()
+    if sys.platform.startswith("linux"):  # elsewhere the model may be unknown (None), never a crash
+        names = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        assert manifest["cpu_model"] == (names[0].strip() if names else manifest["cpu_model"]) and manifest["cpu_model"]
+
+
 def test_a_second_process_cannot_open_the_same_run(tmp_path):
     folder = tmp_path / "shared"
     holder = subprocess.Popen([sys.executable, "-c", (

@@ -46,3 +46,56 @@ def test_terminal_bar_counts(capsys):
     with progress_bar(3, "steps") as bar:
         bar.update(3)
     assert bar.n == 3 and "3/3" in capsys.readouterr().err
+
+
+# ---- what a kernel reports to the batch runner: progress.json, written whole on every update ----------------
+
+@pytest.fixture
+def reported(tmp_path, monkeypatch):
+    """Progress reported to tmp_path/progress.json, as under the runner; the state starts empty."""
+    from mnist_hw.runs import progress
+
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(tmp_path / "progress.json"))
+    monkeypatch.setattr(progress, "_STATE", {})
+    return lambda: progress.read_progress(tmp_path / "progress.json")
+
+
+def test_each_update_is_reported_with_the_resumed_steps(reported, capsys):
+    with progress_bar(3, "configurations", resumed=2) as bar:
+        assert reported() | {"updated": 0, "bar_started": 0} == {
+            "desc": "configurations", "done": 2, "total": 5, "resumed": 2, "bar_started": 0, "updated": 0}
+        bar.update(2)
+        assert reported()["done"] == 4
+    with progress_bar(4, "models", enabled=False) as bar:  # a hidden bar is still reported
+        bar.update(1)
+    assert {k: reported()[k] for k in ("desc", "done", "total")} == {"desc": "models", "done": 1, "total": 4}
+
+
+def test_a_run_reports_its_phases(reported, tmp_path, monkeypatch):
+    import torch
+    from mnist_hw.runs import folder
+
+    monkeypatch.setenv(folder.RUNS_ENV, str(tmp_path / "runs"))
+    run = folder.open_run("q4", {"epochs": 1, "run_dir": ""}, torch.device("cpu"))
+    assert reported()["notebook"] == "q4" and "phase" not in reported()
+    with run.phase("train"):
+        assert reported()["phase"] == "train"
+    assert reported()["phase"] is None and reported()["last_phase"] == "train"
+    folder._LOCKS.pop(run.dir).release()
+
+
+def test_without_the_runner_nothing_is_written(tmp_path, monkeypatch):
+    from mnist_hw.runs import progress
+
+    monkeypatch.delenv(progress.PROGRESS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    with progress_bar(2, "steps") as bar:
+        bar.update(2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreadable_progress_file_reads_as_no_progress(tmp_path):
+    from mnist_hw.runs.progress import read_progress
+
+    (tmp_path / "p.json").write_text('{"done": ')
+    assert read_progress(tmp_path / "p.json") == {} == read_progress(tmp_path / "missing.json")
