@@ -9,7 +9,7 @@ Prints seconds per epoch of each case, the speed-up, and mnist_hw's achieved GFL
 matrix-multiply peak of the same machine; the Adam step through torch.optim against the fused kernel called
 directly; with --scaling, the cost per model of stacks of 1 to 240 models; with --workers, the Q2 grid's stacks
 one at a time on every thread vs two at a time on a share each.
-Example: python benchmarks/bench.py --dry-run
+Run it as `python -m mnist_hw bench` (or `python benchmarks/bench.py`), e.g. with --dry-run.
 """
 from __future__ import annotations
 
@@ -141,8 +141,12 @@ def workers(device, root, epochs: int, repeats: int) -> None:
           + "; ratio per repeat " + ", ".join(f"{a / b:.2f}x" for a, b in zip(walls[1], walls[2])))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    examples = ("examples:\n  %(prog)s --dry-run              a few steps per case, to check that it runs\n"
+                "  %(prog)s                        the full comparison (make bench)\n"
+                "  %(prog)s --scaling --workers    also stack-size scaling and workers (about two minutes more)")
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0], epilog=examples,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps (default: cpu)")
     parser.add_argument("--classic-steps", type=int, default=40,
                         help="steps timed per classic Q2/Q4 configuration, extrapolated to an epoch (default: 40)")
@@ -151,7 +155,7 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="also time stacks of 1 to 240 models (about a minute)")
     parser.add_argument("--workers", action="store_true",
                         help="also time the Q2 grid's stacks one at a time vs two at a time (about a minute)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     device, root = resolve_device(args.device), ensure_mnist()
     few = 10 if args.dry_run else None
     print(f"# {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {device}")

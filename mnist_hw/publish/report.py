@@ -1,7 +1,7 @@
 """The hand-in: one self-contained HTML report of the four executed notebooks (and a PDF where Chrome, Edge or
 Chromium is found: mnist_hw.publish.browser).
 
-usage: python -m mnist_hw.publish.report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
+usage: python -m mnist_hw report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
 
 From the committed record (notebooks/q*.ipynb, manifests in results/<notebook>/), or from run folders (at most
 one per question): per question the assignment's sub-questions, then the notebook's Markdown and outputs with the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -250,8 +249,12 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
     return [page, printed] if browser else [page]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mnist_hw.publish.report", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> None:
+    examples = ("examples:\n  %(prog)s                              the committed record (make report)\n"
+                "  %(prog)s runs/q1-<key> -o /tmp/r      run folders instead, written to /tmp/r\n"
+                "  %(prog)s --code shown --no-pdf        the code shown, the HTML only")
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0], epilog=examples,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_folders", nargs="*", metavar="RUN_FOLDER",
                         help="run folders to report (default: the committed notebooks and results/)")
     parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default: runs/report/)")
@@ -270,6 +273,3 @@ def main(argv: list[str] | None = None) -> None:
         print("no PDF: " + ("--no-pdf given" if args.no_pdf else
                             f"no Chrome, Edge or Chromium found, so the HTML alone; for the PDF, {GET_ONE}, then rerun"))
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

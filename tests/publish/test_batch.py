@@ -1,6 +1,6 @@
-"""The batch runner: notebook names in any form, overrides, failures with their location, batches."""
+"""The batch runner (`python -m mnist_hw run`): notebook names in any form, overrides, failures with their location,
+batches; whatever cannot run is refused before anything runs, with the usage and exit status 2."""
 import json
-import re
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,36 +13,71 @@ from mnist_hw.runs import files
 from mnist_hw.publish import record
 from mnist_hw.publish import reference
 from mnist_hw import registry
+from mnist_hw.__main__ import main
 from mnist_hw.publish import batch as runner
+from mnist_hw.publish import jobs
 from mnist_hw.registry import Question
+
+
+def run(*argv: str) -> int:
+    return main(["run", *argv])
+
+
+def refused(capsys, *argv: str) -> str:
+    """What `run ARGV` prints when it refuses: the usage, then the error (exit status 2)."""
+    with pytest.raises(SystemExit) as exit:
+        run(*argv)
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.startswith("usage: python -m mnist_hw run"), err
+    return err
 
 
 @pytest.mark.parametrize("name", ["q4", "q4_autoencoder", "q4_autoencoder.ipynb", "notebooks/q4_autoencoder.ipynb",
                                   "./q4_autoencoder.ipynb"])
 def test_notebook_names_in_any_form(name):
-    assert runner.find_notebook(name).name == "q4_autoencoder.ipynb"
+    assert jobs.find_notebook(name).name == "q4_autoencoder.ipynb"
 
 
-def test_an_unknown_notebook_is_refused_with_the_choices():
-    with pytest.raises(SystemExit, match="unknown notebook 'q5'; choose from q1, q2, q3, q4"):
-        runner.find_notebook("q5")
+def test_an_unknown_notebook_is_refused_with_the_choices(capsys):
+    with pytest.raises(jobs.Refused, match="unknown notebook 'q5'; choose from q1, q2, q3, q4"):
+        jobs.find_notebook("q5")
+    assert "error: unknown notebook 'q5'; choose from q1, q2, q3, q4" in refused(capsys, "q1", "q5")
 
 
 def test_parameter_values_are_read_like_papermill():
-    assert [runner.parse_value(v) for v in ("3", "1e-3", "True", "None", "relu")] == [3, 0.001, True, None, "relu"]
+    assert [jobs.parse_value(v) for v in ("3", "1e-3", "True", "None", "relu")] == [3, 0.001, True, None, "relu"]
 
 
-def test_an_unknown_override_stops_before_anything_runs(capsys):
-    with pytest.raises(SystemExit, match="unknown parameter"):
-        runner.main(["q1", "-p", "batch_size", "16"])
+def test_parameters_merge_as_papermill_merges_them(tmp_path):
+    (tmp_path / "a.yaml").write_text("epochs: 1\nhidden: 4\nseeds: [0]\n")
+    merged = jobs.overrides([str(tmp_path / "a.yaml")], ["{hidden: 8, lr: 0.01}"], [("lr", "0.1")])
+    assert merged == {"epochs": 1, "hidden": 8, "seeds": [0], "lr": 0.1}  # -f, then -y, then -p
+
+
+def test_an_unknown_override_stops_before_anything_runs(capsys, tmp_path):
+    assert "q1_binary_batch_size.ipynb: unknown parameter(s) ['batch_size']" in refused(capsys, "q1", "-p", "batch_size", "16")
+    (tmp_path / "p.yaml").write_text("[1, 2]\n")
+    assert f"-f {tmp_path / 'p.yaml'}: parameters are a YAML mapping" in refused(capsys, "q1", "-f", str(tmp_path / "p.yaml"))
+    assert "-f nowhere.yaml: cannot be read" in refused(capsys, "q1", "-f", "nowhere.yaml")
+
+
+def test_an_unknown_option_is_refused_by_argparse(capsys):
+    assert "error: unrecognized arguments: --epochs" in refused(capsys, "q1", "--epochs", "3")
+    assert "--jobs must be a positive integer, got 0" in refused(capsys, "q1", "--jobs", "0")
 
 
 def register(monkeypatch, *questions: Question) -> dict[str, Question]:
     """Make the registry list these questions instead of the assignment's four (the same dict everywhere)."""
     listed = {q.id: q for q in questions}
     monkeypatch.setattr(registry, "QUESTIONS", listed)
-    monkeypatch.setattr(runner, "QUESTIONS", listed)
+    monkeypatch.setattr(jobs, "QUESTIONS", listed)
     return listed
+
+
+def notebooks(monkeypatch, folder):
+    """Take the notebooks from `folder` (where jobs are found and where papermill runs them)."""
+    monkeypatch.setattr(jobs, "NOTEBOOKS", folder)
+    monkeypatch.setattr(runner, "NOTEBOOKS", folder)
 
 
 def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatch, capsys):
@@ -51,10 +86,10 @@ def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatc
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "q9_bad.ipynb")
-    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path)
+    notebooks(monkeypatch, tmp_path)
     register(monkeypatch, Question("q9", "q9_bad"))
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
-    assert runner.main(["q9"]) == 1
+    assert run("q9") == 1
     err = capsys.readouterr().err
     assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in err
     executed = next((tmp_path / "runs").glob("q9-*/q9_bad.ipynb"))  # not the source notebook: it stays untouched
@@ -68,7 +103,7 @@ def test_a_batch_runs_each_set_in_its_own_folder_and_combines_them(mnist_dir, tm
     batch = tmp_path / "hidden.yaml"
     tiny = {"epochs": 1, "batch_sizes": [1024], "seeds": [0]}
     batch.write_text(json.dumps([{"notebook": "q1", "hidden": 4, **tiny}, {"notebook": "q1", "hidden": 8, **tiny}]))
-    assert runner.main(["--batch", str(batch), "--jobs", "2"]) == 0
+    assert run("--batch", str(batch), "--jobs", "2") == 0
     folders = sorted((tmp_path / "runs").glob("q1-*"))
     assert len(folders) == 2 and all((f / "manifest.json").exists() and (f / "q1_binary_batch_size.ipynb").exists() for f in folders)
     combined = pd.read_csv(next((tmp_path / "runs").glob("batch-hidden-*/combined.csv")))
@@ -94,17 +129,15 @@ def write_batch(tmp_path, text, name="batch.yaml"):
                                                                        "a flow sequence (line 2, column 11)"),
     ("batch.json", '[{"notebook": "q1", "epochs": 1,}]', "line 1, column 33: not valid JSON"),
 ])
-def test_a_batch_file_that_does_not_parse_is_named_with_line_and_column(tmp_path, monkeypatch, name, text, where):
+def test_a_batch_file_that_does_not_parse_is_named_with_line_and_column(tmp_path, monkeypatch, capsys, name, text, where):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     batch = write_batch(tmp_path, text, name)
-    with pytest.raises(SystemExit, match=re.escape(f"{batch}, {where}")):
-        runner.main(["--batch", str(batch)])
+    assert f"{batch}, {where}" in refused(capsys, "--batch", str(batch))
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column():
-    with pytest.raises(SystemExit, match=re.escape("-y '{epochs: [1}', line 1, column 12: not valid YAML")):
-        runner.main(["q1", "-y", "{epochs: [1}"])
+def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column(capsys):
+    assert "-y '{epochs: [1}', line 1, column 12: not valid YAML" in refused(capsys, "q1", "-y", "{epochs: [1}")
 
 
 @pytest.mark.parametrize("text,error", [
@@ -117,17 +150,15 @@ def test_a_y_mapping_that_does_not_parse_is_named_with_line_and_column():
     ("- {notebook: q1, epochs: 1}\n- {notebook: q4, epohcs: 2}\n", "q4_autoencoder.ipynb: unknown parameter(s) ['epohcs']"),
     ("- {notebook: q1, epochs: 1}\n- {notebook: q5}\n", "unknown notebook 'q5'"),
 ])
-def test_a_bad_or_repeated_set_anywhere_stops_the_batch_before_anything_runs(tmp_path, monkeypatch, text, error):
+def test_a_bad_or_repeated_set_anywhere_stops_the_batch_before_anything_runs(tmp_path, monkeypatch, capsys, text, error):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
-    with pytest.raises(SystemExit, match=re.escape(error)):
-        runner.main(["--batch", str(write_batch(tmp_path, text)), "--jobs", "2"])
+    assert error in refused(capsys, "--batch", str(write_batch(tmp_path, text)), "--jobs", "2")
     assert not (tmp_path / "runs").exists() and not Path("/tmp/one").exists()
 
 
-def test_the_same_notebook_twice_on_the_command_line_is_refused(tmp_path, monkeypatch):
+def test_the_same_notebook_twice_on_the_command_line_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
-    with pytest.raises(SystemExit, match=re.escape("NOTEBOOK q4 and NOTEBOOK q4_autoencoder are the same run")):
-        runner.main(["q4", "q4_autoencoder", "-p", "epochs", "1"])
+    assert "NOTEBOOK q4 and NOTEBOOK q4_autoencoder are the same run" in refused(capsys, "q4", "q4_autoencoder", "-p", "epochs", "1")
 
 
 # ---- make run: the committed reference is replaced only whole, only once every notebook has run ----------------
@@ -152,7 +183,7 @@ def repo(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     for sub in ("notebooks", "results/q8_ok", "figures"):
         (root / sub).mkdir(parents=True)
-    monkeypatch.setattr(runner, "NOTEBOOKS", root / "notebooks")
+    notebooks(monkeypatch, root / "notebooks")
     questions = register(monkeypatch, Question("q8", "q8_ok"), Question("q9", "q9_bad"))
     monkeypatch.setattr(reference, "RESULTS", root / "results")
     monkeypatch.setattr(reference, "FIGURES", root / "figures")
@@ -172,7 +203,7 @@ def repo(tmp_path, monkeypatch):
     def write_source(value):
         source = root / "notebooks" / "q8_ok.py"
         source.write_text(OK_SOURCE.format(folder="", value=value))  # the run folder depends on the parameters only
-        source.write_text(OK_SOURCE.format(folder=str(runner.Job(source.with_suffix(".ipynb")).run_dir()), value=value))
+        source.write_text(OK_SOURCE.format(folder=str(jobs.Job(source.with_suffix(".ipynb")).run_dir()), value=value))
 
     write_source(1)
     return SimpleNamespace(root=root, write_source=write_source, questions=questions)
@@ -184,7 +215,7 @@ def snapshot(root):
 
 def test_a_failing_reference_run_leaves_every_tracked_file_as_it_was(repo, capsys):
     before = snapshot(repo.root)
-    assert runner.main(["--reference"]) == 1  # q8 runs, then q9 fails
+    assert run("--reference") == 1  # q8 runs, then q9 fails
     assert snapshot(repo.root) == before  # byte for byte, and nothing added (no staging left behind)
     out = capsys.readouterr()
     assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in out.err and "reference not replaced" in out.out
@@ -194,7 +225,7 @@ def test_a_finished_reference_run_replaces_notebook_results_and_figures(repo, ca
     (repo.root / "notebooks" / "q9_bad.ipynb").unlink()
     del repo.questions["q9"]
     repo.write_source(2)
-    assert runner.main(["--reference"]) == 0
+    assert run("--reference") == 0
     out = capsys.readouterr().out
     assert f"replaced {repo.root}/notebooks/q8_ok.ipynb and {repo.root}/results/q8_ok/; {repo.root}/figures/ (2 figures)" in out
     assert snapshot(repo.root / "results") == {"q8_ok/manifest.json": b'{"summary": {"headline": "fake 2"}}',
@@ -246,6 +277,6 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
     nb.cells[0].metadata.update(papermill={"start_time": "t", "duration": 1.0}, tags=["x"])
     nb.metadata["papermill"] = {"start_time": "t", "end_time": "t", "duration": 2.0, "parameters": {"a": 1},
                                 "input_path": "/tmp/scratch/q1.ipynb", "output_path": "/tmp/x/q1.ipynb"}
-    out = record.recorded(nb, runner.NOTEBOOKS / "q1.py", runner.NOTEBOOKS / "q1.ipynb")
+    out = record.recorded(nb, jobs.NOTEBOOKS / "q1.py", jobs.NOTEBOOKS / "q1.ipynb")
     assert out.cells[0].metadata == {"tags": ["x"]}
     assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}
