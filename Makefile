@@ -84,19 +84,19 @@ lock:
 	done; done; echo "make: every pin of $(LOCK) has wheels for Python 3.11-3.14 on $(LOCK_PLATFORMS)"
 
 run: venv
-	$(PY) -m mnist_hw.run_all --reference $(if $(FRESH),--fresh)
+	$(PY) -m mnist_hw run --reference $(if $(FRESH),--fresh)
 
 test: venv
 	$(PY) -m pytest tests .pytest_cache/nbval
 
 grade: venv
-	$(PY) -m mnist_hw.grade
+	$(PY) -m mnist_hw grade
 
 report: venv
-	$(PY) -m mnist_hw.report
+	$(PY) -m mnist_hw report
 
 bench: venv
-	$(PY) benchmarks/bench.py
+	$(PY) -m mnist_hw bench
 
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m mnist_hw lab
