@@ -44,9 +44,11 @@ def test_each_command_has_a_purpose_examples_and_its_program_name(command, capsy
     assert len(examples) >= 2 and all(line.startswith(f"  python -m mnist_hw {command}") for line in examples if line)
 
 
-def test_the_console_script_shows_its_own_name(capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["/somewhere/bin/mnist-hw", "run", "--help"])
-    assert help_of(capsys, "run").startswith("usage: mnist-hw run ")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_console_script_shows_its_own_name(command, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/somewhere/bin/mnist-hw", command, "--help"])
+    out = help_of(capsys, command)
+    assert out.startswith(f"usage: mnist-hw {command}") and f"  mnist-hw {command}" in out
 
 
 @pytest.mark.parametrize("argv,error", [
@@ -121,13 +123,14 @@ def test_a_run_talks_at_once_never_falls_silent_and_stops_whole_on_sigterm(mnist
     kernel, says what it stopped, and leaves the run folder (its lock free) for the next run to resume."""
     psutil = pytest.importorskip("psutil")
     env = os.environ | {"MNIST_HW_RUNS": str(tmp_path / "runs"), "MNIST_HW_PROGRESS_EVERY": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "mnist_hw", "run", "q1", "-p", "epochs", "1", "-p", "hidden", "4",
-               "-y", "{batch_sizes: [2], seeds: [0]}"]  # one unit of a few seconds: long enough to be stopped in
+    command = [sys.executable, "-m", "mnist_hw", "run", "q1", "-p", "epochs", "5", "-p", "hidden", "4",
+               "-y", "{batch_sizes: [2], seeds: [0]}"]  # one unit of 20 s or more here: stopped at its start
     start = time.time()
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[tuple[float, str]] = []
     reader = threading.Thread(target=lambda: lines.extend((time.time() - start, line.rstrip()) for line in proc.stdout))
     reader.start()
+    below = []
     try:
         while not any("train: configurations 0/1" in line for _, line in lines):
             assert proc.poll() is None and time.time() - start < 90, lines
@@ -137,13 +140,18 @@ def test_a_run_talks_at_once_never_falls_silent_and_stops_whole_on_sigterm(mnist
         stopped = time.time()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 128 + signal.SIGTERM
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    except BaseException:  # a failing run leaves nothing behind either
+        below = below or (psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else [])
+        proc.kill()
+        for p in below:
+            p.kill() if p.is_running() else None
+        raise
     reader.join(10)
     time.sleep(0.5)
-    assert not [p for p in below if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert time.time() - stopped < 10
+    left = [p for p in below if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    for p in left:
+        p.kill()
+    assert not left and time.time() - stopped < 10, [p.cmdline() for p in left]
     times = [t for t, _ in lines]
     assert times[0] < 10, lines  # the first line, at once
     assert max(b - a for a, b in zip([0.0, *times], times)) < 6, lines  # a line every second, with slack for load

@@ -117,6 +117,10 @@ def test_grade_rerun_takes_the_newest_finished_run_of_each_question(run_folders,
     copy("q4-unfinished", None, True)  # a failing run, cut short: no run to grade
     status, out = grade_cli(capsys, "--rerun", str(run_folders), "--scratch", str(tmp_path / "g"))
     assert status == 0 and "total: 31 / 31" in out and "q4: " + str(run_folders / "q4-abc123") in out
+    shutil.rmtree(run_folders / "q4-abc123")
+    shutil.rmtree(run_folders / "q4-older")
+    status, out = grade_cli(capsys, "--rerun", str(run_folders), "--scratch", str(tmp_path / "g"))
+    assert status == 1 and "q4: no run found" in out  # an unfinished run is none
 
 
 def test_grade_rerun_takes_a_results_style_folder(rerun, tmp_path, capsys):
