@@ -1,6 +1,7 @@
 """The batch runner (`python -m mnist_hw run`): notebook names in any form, overrides, failures with their location,
 batches; whatever cannot run is refused before anything runs, with the usage and exit status 2."""
 import json
+import re
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -108,7 +109,12 @@ def test_a_batch_runs_each_set_in_its_own_folder_and_combines_them(mnist_dir, tm
     assert len(folders) == 2 and all((f / "manifest.json").exists() and (f / "q1_binary_batch_size.ipynb").exists() for f in folders)
     combined = pd.read_csv(next((tmp_path / "runs").glob("batch-hidden-*/combined.csv")))
     assert sorted(combined.hidden.unique()) == [4, 8] and combined.run_dir.nunique() == 2
-    assert "combined results of the batch" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "combined results of the batch" in out
+    for i in (1, 2):  # each job said when it started and how it ended, with its headline
+        label = f"q1_binary_batch_size (hidden.yaml set {i})"
+        assert f"{label}: started, run folder " in out
+        assert re.search(rf"{re.escape(label)}: finished in [\d.]+ s: test acc \(mean over seeds\) b1024: ", out), out
 
 
 def test_readme_style_runs_leave_tracked_files_alone(mnist_dir, run_notebook):
