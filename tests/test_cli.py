@@ -73,10 +73,9 @@ def test_lab_starts_jupyter_lab_on_the_notebooks(monkeypatch):
     assert started == [[sys.executable, "-m", "jupyterlab", str(ROOT / "notebooks"), "--no-browser"]]
 
 
-def test_the_benchmark_runs_alone_too():
-    done = subprocess.run([sys.executable, "benchmarks/bench.py", "--help"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env=os.environ | {"PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0 and "--dry-run" in done.stdout, done.stderr
+def test_the_benchmark_stays_a_script_of_its_own():
+    """`python benchmarks/bench.py` runs main() too (its imports and --help are checked through `bench --help`)."""
+    assert (ROOT / "benchmarks" / "bench.py").read_text().rstrip().endswith('if __name__ == "__main__":\n    main()')
 
 
 # ---- every command the README and the Makefile give parses, names what exists, and (run) passes its checks -----

@@ -34,11 +34,11 @@ MACHINE = ("device_name", "cpu_model", "cpu_capability", "cpu_threads", "blas") 
 
 
 def grade(reference: Path, reruns: dict[str, Path | None], questions: list[Question] | None = None) -> list[Check]:
-    """Every chosen question's checks (all four by default): reference folders under `reference`, rerun folders by
-    question id. A question without a rerun folder, or whose files cannot be read, is one failed check worth all
-    its points, so the total stays the full total."""
+    """The checks of every chosen question (by default those `reruns` names): reference folders under `reference`,
+    rerun folders by question id. A question without a rerun folder, or whose files cannot be read, is one failed
+    check worth all its points, so the total stays the full total."""
     checks = []
-    for q in questions or list(QUESTIONS.values()):
+    for q in questions or [q for q in QUESTIONS.values() if q.id in reruns]:
         folder = reruns.get(q.id)
         try:
             if folder is None:
