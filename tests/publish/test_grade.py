@@ -179,3 +179,17 @@ def test_the_report_names_both_machines_and_says_when_they_differ(run_folders, t
     assert f"rerun machine: cpu (x86_64); CPU {machine['cpu_model']}, {machine['cpu_capability']}, BLAS mkl; Linux" in out
     assert ("reference machine: cpu (x86_64); " + (f"CPU {reference['cpu_model']}, {reference['cpu_capability']}, BLAS mkl"
             if reference else "CPU model not recorded, capability not recorded, BLAS library not recorded")) in out
+
+
+def test_a_stopped_rerun_says_so_and_grades_nothing(tmp_path, capsys, monkeypatch):
+    import signal
+
+    from mnist_hw.publish import batch
+    from mnist_hw.publish.live import Stopped
+
+    def stopped(jobs, **kw):
+        raise batch.Interrupted([], Stopped(signal.SIGTERM))
+    monkeypatch.setattr(batch, "run_jobs", stopped)
+    status, out = grade_cli(capsys, "--questions", "q4", "--scratch", str(tmp_path / "g"))
+    assert status == 128 + signal.SIGTERM and "interrupted by SIGTERM: grading stopped; nothing graded" in out
+    assert not (tmp_path / "g" / "report.csv").exists()
