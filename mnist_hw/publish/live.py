@@ -5,7 +5,7 @@ CREATE_NEW_PROCESS_GROUP), whose kernel reports its progress to a small file (mn
 prints a line when a notebook starts, its progress while it runs (the step it is in, units done of the total,
 elapsed time and an estimate of what is left) and a line when it ends: in a terminal one updating bar per running
 notebook, otherwise plain lines, at least every `every` seconds. `stop` ends papermill and its kernel (which
-jupyter_client starts in a session of its own, so it is found and ended by process id).
+jupyter_client starts in a session of its own, so it is found (psutil) and ended by process id).
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import psutil
 
 from ..runs.progress import read_progress
 
@@ -65,29 +67,11 @@ def start(command: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess
 
 
 def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (psutil where installed, else /proc on Linux; else none found)."""
+    """Every process below `pid`, children of children included."""
     try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-        except psutil.Error:
-            return []
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def stop(proc: subprocess.Popen, grace: float = 2.0) -> None:
