@@ -230,7 +230,8 @@ class Run:
             self._write()
 
     def finish(self, **summary: Any) -> None:
-        """Record the end time, total wall time and the run's headline numbers (`headline` is what run_all prints)."""
+        """Record the end time, total wall time and the run's headline numbers (`headline` is what `python -m mnist_hw
+        run` prints when the run ends)."""
         self.manifest["summary"] = summary
         self.manifest["finished"] = _now()
         self.manifest["wall_s"] = round(time.perf_counter() - self._start, 3)

@@ -32,7 +32,7 @@ def git_status() -> str:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, worker_id):
-    """`python -m mnist_hw.publish.report -o OUT` on the committed record: its printed lines, the page, git status before
+    """`python -m mnist_hw report -o OUT` on the committed record: its printed lines, the page, git status before
     and after. Built once per test session: pytest-xdist's workers share the session's folder under a lock."""
     session = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
     out = session / "report"
@@ -143,7 +143,7 @@ def test_code_kept_on_request(code):
 
 
 def run_folder(tmp_path, name="q4-run", **manifest):
-    """A run folder as run_all leaves it: the committed Q4 notebook beside its manifest (with changes)."""
+    """A run folder as `run` leaves it: the committed Q4 notebook beside its manifest (with changes)."""
     folder = tmp_path / name
     folder.mkdir()
     shutil.copy(NOTEBOOKS / "q4_autoencoder.ipynb", folder)
