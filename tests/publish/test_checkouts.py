@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_hw.publish import batch as runner
+from mnist_hw.__main__ import main
 from mnist_hw.runs import folder
 
 
@@ -55,6 +55,6 @@ def test_the_runner_stops_with_that_sentence_before_anything_runs(other, monkeyp
     monkeypatch.setenv("PYTHONPATH", str(other))
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     with pytest.raises(SystemExit) as stop:
-        runner.main(["q4", "-p", "epochs", "1"])
+        main(["run", "q4", "-p", "epochs", "1"])
     assert str(stop.value) == sentence(other)
     assert not (tmp_path / "runs").exists()
