@@ -69,7 +69,8 @@ def build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]
     run.add_argument("-f", "--parameters-file", action="append", default=[], metavar="FILE",
                      help="set parameters from a YAML file (as papermill's -f)")
     run.add_argument("--batch", type=Path, metavar="FILE", help="a YAML/JSON list of parameter sets: one run each")
-    run.add_argument("--jobs", type=int, default=1, metavar="K", help="runs executed at once (default 1)")
+    run.add_argument("--jobs", type=int, metavar="K", help="runs executed at once (default: Q1 and Q2 each alone, "
+                     "Q3 and Q4 side by side, one thread each; a batch one at a time)")
     run.add_argument("--fresh", action="store_true", help="delete each run's folder first (no resumed rows)")
     run.add_argument("--reference", action="store_true", help="regenerate the committed record with the default "
                      "parameters: once all have run, replace notebooks/*.ipynb, results/ and figures/")
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         command.error(f"--jobs must be a positive integer, got {args.jobs}")
     for name in args.notebooks:
         try:

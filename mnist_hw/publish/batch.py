@@ -30,6 +30,7 @@ from .jobs import Job, Refused, all_notebooks, find_notebook, load_batch, overri
 from .live import Board, Stopped, Watched, start, stopping
 from .record import failure, recorded
 from .reference import publish, restore_reference
+from ..registry import question
 from ..runs.files import write_atomic
 from ..runs.folder import NOTEBOOKS, other_checkout, runs_root, shown
 from ..runs.progress import PROGRESS_ENV
@@ -101,33 +102,58 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
             return returncode, log.read().decode(errors="replace").strip().splitlines()
 
 
-def run_jobs(jobs: list[Job], fresh: bool, parallel: int = 1, keep_going: bool = False) -> list[dict[str, Any]]:
-    """Execute the jobs, `parallel` at a time, showing their progress; return their rows. One at a time, a failing
-    notebook stops the rest unless `keep_going`. A SIGTERM or Ctrl-C stops every running notebook (papermill and
-    its kernel) and raises Interrupted with the rows so far."""
+def stages(jobs: list[Job], parallel: int | None) -> list[tuple[list[int], int]]:
+    """Which jobs run together, and how many at once: with `parallel` K, all of them K at a time; by default (None)
+    each job whose question trains alone (the registry's `alone`) by itself, then the others side by side, as many
+    at once as the machine has cores."""
+    if parallel is not None:
+        return [(list(range(len(jobs))), parallel)]
+    alone = [i for i, job in enumerate(jobs) if question(job.notebook).alone]
+    shared = [i for i in range(len(jobs)) if i not in alone]
+    return [([i], 1) for i in alone] + ([(shared, min(len(shared), os.cpu_count() or 1))] if shared else [])
+
+
+def run_jobs(jobs: list[Job], fresh: bool, parallel: int | None = 1, keep_going: bool = False) -> list[dict[str, Any]]:
+    """Execute the jobs, `parallel` at a time (None: as `stages` schedules them), showing their progress; return
+    their rows in job order. Where jobs run one at a time, a failing notebook stops the rest unless `keep_going`. A
+    SIGTERM or Ctrl-C stops every running notebook (papermill and its kernel) and raises Interrupted with the rows
+    so far."""
     board = Board()
-    # each job is its own papermill process; the cores are shared out, since K jobs each using every core
-    # would oversubscribe the CPU (measured here: two 2-thread Q1 runs at once, each 5x slower than alone)
-    threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
-    pool = concurrent.futures.ThreadPoolExecutor(parallel)
     futures: dict[int, concurrent.futures.Future] = {}
     with stopping():
         try:
-            for i, job in enumerate(jobs):
-                futures[i] = pool.submit(execute, job, fresh, threads, board, i)
-                if parallel == 1:
-                    board.wait([futures[i]])
-                    if futures[i].result()["error"] and not keep_going:
-                        break
-            board.wait(list(futures.values()))
+            for indices, at_once in stages(jobs, parallel):
+                if not _run_stage(jobs, indices, at_once, fresh, board, futures, keep_going) and not keep_going:
+                    break
         except Stopped as stopped:
             board.stop_all(stopped)
-            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures.values():
+                future.cancel()
+            concurrent.futures.wait(futures.values())
             ended = [f.result() for f in futures.values() if f.done() and not f.cancelled() and f.exception() is None]
             raise Interrupted(ended, stopped) from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
     return [futures[i].result() for i in sorted(futures)]
+
+
+def _run_stage(jobs: list[Job], indices: list[int], at_once: int, fresh: bool, board: Board,
+               futures: dict[int, concurrent.futures.Future], keep_going: bool) -> bool:
+    """Run the jobs `indices`, `at_once` at a time, into `futures`; False when one failed (one at a time, the rest
+    of the stage is not started then, unless `keep_going`)."""
+    # each job is its own papermill process; the cores are shared out, since K jobs each using every core
+    # would oversubscribe the CPU (measured here: two 2-thread Q1 runs at once, each 5x slower than alone)
+    threads = max(1, (os.cpu_count() or 1) // at_once) if at_once > 1 else None
+    pool = concurrent.futures.ThreadPoolExecutor(at_once)
+    try:
+        for i in indices:
+            futures[i] = pool.submit(execute, jobs[i], fresh, threads, board, i)
+            if at_once == 1:
+                board.wait([futures[i]])
+                if futures[i].result()["error"] and not keep_going:
+                    return False
+        board.wait([futures[i] for i in indices])
+    finally:  # on a stop, run_jobs ends the running notebooks and waits for them; nothing queued starts
+        pool.shutdown(wait=False, cancel_futures=True)
+    return not any(futures[i].result()["error"] for i in indices)
 
 
 def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Path:
@@ -162,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reference:
         restore_reference(job.notebook for job in jobs)  # what an earlier publish cut short
     try:
-        rows = run_jobs(jobs, args.fresh, args.jobs)
+        rows = run_jobs(jobs, args.fresh, args.jobs if args.jobs is not None else 1 if args.batch else None)
     except Interrupted as stop:
         rows, status = stop.rows, 128 + stop.signal
     else:

@@ -142,7 +142,7 @@ def rerun_all(scratch: Path, questions: list[Question]) -> dict[str, Path | None
 
     os.environ[RUNS_ENV] = str(scratch / "runs")
     jobs, start = [batch.Job(batch.find_notebook(q.id)) for q in questions], time.perf_counter()
-    rows = batch.run_jobs(jobs, fresh=True, keep_going=True)
+    rows = batch.run_jobs(jobs, fresh=True, parallel=None, keep_going=True)  # scheduled as `run` schedules them
     print(f"{'reruns':<24}{time.perf_counter() - start:>7.1f}s")
     return {job.name: row["folder"] for job, row in zip(jobs, rows)}
 

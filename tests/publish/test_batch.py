@@ -286,3 +286,12 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
     out = record.recorded(nb, jobs.NOTEBOOKS / "q1.py", jobs.NOTEBOOKS / "q1.ipynb")
     assert out.cells[0].metadata == {"tags": ["x"]}
     assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}
+
+
+def test_by_default_q1_and_q2_run_alone_and_q3_and_q4_side_by_side(monkeypatch):
+    jobs = [runner.Job(runner.find_notebook(q)) for q in ("q4", "q1", "q3", "q2")]
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    assert runner.stages(jobs, None) == [([1], 1), ([3], 1), ([0, 2], 2)]
+    assert runner.stages(jobs, 3) == [([0, 1, 2, 3], 3)]  # --jobs K: K at a time, whatever the questions
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 1)
+    assert runner.stages(jobs[:1], None) == [([0], 1)]  # one core: side by side means one at a time
