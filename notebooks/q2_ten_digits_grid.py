@@ -37,7 +37,7 @@ from mnist_hw.questions.plots import learning_curves, log2_axis
 from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_std
 from mnist_hw.runs.folder import open_run
 from mnist_hw.engine.lockstep import train_group
-from mnist_hw.runs.sweep import plan_configs, resolve_workers, run_plans, sweep_configs
+from mnist_hw.runs.sweep import resolve_workers, sweep_configs
 from mnist_hw.engine.train import CONFIG_KEY, FitOptions, TrainConfig, fit
 from mnist_hw.engine.device import resolve_device
 
@@ -191,34 +191,37 @@ fig.suptitle("learning curves of the best configuration per optimizer (chosen on
 fig.tight_layout(); run.save_figure(fig, "learning_curves"); plt.show()
 
 # %% [markdown]
-# ## How much of the grid is noise? And wider hidden layers
+# ## How much of the grid is noise?
 #
 # One seed per configuration cannot tell a real difference from luck: the split, the initialisation and the order
 # of the minibatches all move the accuracy a little. The `noise_top` best configurations (by validation accuracy)
 # are retrained over `noise_seeds`; the seeds of one configuration train together in one stack, each on its own
 # split and minibatch stream. At the grid's own seed the grid's row is that run, so it is reused, not trained twice.
-#
-# The best grid setting (by validation accuracy) is also retrained with wider hidden layers, to see how close one
-# hidden layer gets to the 98.4 % that Simard et al. (2003) report for 800 hidden units. Both follow-ups depend only
-# on the grid's validation ranking, so their stacks train side by side (with `workers` above 1).
 
 # %%
 ranked = best_by_validation(ok, "val_acc", n=noise_top if noise_seeds else 0)
 noise_configs = [TrainConfig(**{**{k: r[k] for k in CONFIG_KEY}, "seed": s}) for _, r in ranked.iterrows() for s in noise_seeds]
-b0 = best_by_validation(ok, "val_acc").iloc[0] if len(ok) else None
-wide_configs = [TrainConfig(hidden=h, activation=b0.activation, optimizer=b0.optimizer, lr=b0.lr, epochs=epochs,
-                            batch_size=int(b0.batch_size), seed=seed, schedule=schedule)
-                for h in (extension_hidden if b0 is not None else [])]
-with run.phase("noise and wide"):  # the grid's own seed is already trained: its rows are reused
-    (noise, _), (wide, _) = run_plans(
-        [plan_configs(noise_configs, load, 10, lockstep=lockstep, val_curves=False, reuse=grid, store=run.rows("noise", CONFIG_KEY)),
-         plan_configs(wide_configs, lambda s: splits, 10, lockstep=lockstep, val_curves=False, store=run.rows("wide", CONFIG_KEY))],
-        workers=parallel)
+with run.phase("noise"):
+    noise, _ = sweep_configs(noise_configs, load, out_features=10, lockstep=lockstep, store=run.rows("noise", CONFIG_KEY),
+                         val_curves=False, reuse=grid, workers=parallel)  # the grid's own seed is already trained: its rows are reused
 config_cols = ["batch_size", "optimizer", "lr", "hidden", "activation"]
 noise_table = mean_std(noise[~noise.diverged], config_cols, ["val_acc", "test_acc"], digits=2) if len(noise) else pd.DataFrame()
 noise_table
 
+# %% [markdown]
+# ## Wider hidden layers
+#
+# The best grid setting (by validation accuracy) is retrained with wider hidden layers, to see how close one
+# hidden layer gets to the 98.4 % that Simard et al. (2003) report for 800 hidden units.
+
 # %%
+b0 = best_by_validation(ok, "val_acc").iloc[0] if len(ok) else None
+wide_configs = [TrainConfig(hidden=h, activation=b0.activation, optimizer=b0.optimizer, lr=b0.lr, epochs=epochs,
+                            batch_size=int(b0.batch_size), seed=seed, schedule=schedule)
+                for h in (extension_hidden if b0 is not None else [])]
+with run.phase("wide"):
+    wide, _ = sweep_configs(wide_configs, lambda s: splits, out_features=10, lockstep=lockstep, store=run.rows("wide", CONFIG_KEY),
+                        val_curves=False, workers=parallel)
 if b0 is None:
     print("Every grid configuration diverged: no setting to widen.")
 same = ok[(ok.activation == b0.activation) & (ok.optimizer == b0.optimizer) & (ok.batch_size == b0.batch_size)] if b0 is not None else ok

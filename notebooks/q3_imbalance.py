@@ -37,7 +37,6 @@ from mnist_hw.questions.plots import f1_panels
 from mnist_hw.questions.q3.scores import headline_table, ranking, representatives
 from mnist_hw.questions.q3.sweep import ROW_KEY, sweep
 from mnist_hw.questions.tables import mean_std
-from mnist_hw.runs.sweep import resolve_workers
 from mnist_hw.runs.folder import open_run
 from mnist_hw.engine.train import TrainConfig
 from mnist_hw.engine.device import resolve_device
@@ -56,8 +55,7 @@ ae_hidden: int = 32  # hidden units of the one-class autoencoder 784-h-784
 ae_quantile: float = 0.99  # the autoencoder flags errors above this quantile of validation zeros
 aug_hidden: int = 16  # hidden units of the augmented / augmented_gap MLP 784-h-2
 device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
-cpu_threads: int = 1  # torch CPU threads per (N, seed) group; these matrices are too small to gain from more
-workers: int = 0  # (N, seed) groups trained at the same time (0: one per CPU thread on the CPU, 1 on a GPU)
+cpu_threads: int = 1  # torch CPU threads; these matrices are too small to gain from more, and extra threads contend on shared cores
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q3-<hash of parameters and code>)
 
@@ -65,8 +63,7 @@ run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: ru
 # Check every parameter before any data is loaded or any model trained, then open this run's folder.
 params = guard.check(globals(), q3.rules())
 dev = resolve_device(device)
-parallel = resolve_workers(workers, dev)
-torch.set_num_threads(cpu_threads * parallel)  # each of the `parallel` groups at a time trains on cpu_threads threads
+torch.set_num_threads(cpu_threads)
 run = open_run(q3, params, dev)
 print(run.describe())
 cfg = TrainConfig(hidden=hidden, activation="relu", optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
@@ -92,7 +89,7 @@ counts.T
 # %%
 with run.phase("train"):
     results = sweep(N_list, seeds, methods, cfg, ae_hidden=ae_hidden, ae_quantile=ae_quantile, aug_hidden=aug_hidden,
-                    root=data_root or None, device=dev, store=run.rows("results", ROW_KEY), workers=parallel)
+                    root=data_root or None, device=dev, store=run.rows("results", ROW_KEY))
 # the earlier report's row-by-row layout (N, weight, times, accuracies, F1) stays available as a CSV
 report_columns = ["train_time_s", "train_acc", "val_acc", "test_acc", "full_acc", "f1_val", "f1_test", "f1_full", "f1_prior"]
 run.save_table(mean_std(results, ["method", "N", "weight"], report_columns, 3), "seed_tables")

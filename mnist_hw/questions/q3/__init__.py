@@ -14,7 +14,7 @@ def rules() -> Rules:
     """Q3's parameter table: one rule per parameter of the notebook, then the cross-checks."""
     return Rules({"N_list": Each(Int(1, largest_N())), "methods": Each(Choice(METHODS)), "seeds": Each(SEED),
                   "epochs": POSITIVE, "hidden": HIDDEN, "lr": LR, "batch_size": POSITIVE, "ae_hidden": HIDDEN,
-                  "ae_quantile": Number(0.0, 1.0), "aug_hidden": HIDDEN, "cpu_threads": Int(1, 1024), "workers": Int(0), **RUN},
+                  "ae_quantile": Number(0.0, 1.0), "aug_hidden": HIDDEN, "cpu_threads": Int(1, 1024), **RUN},
                  [device_present])
 
 

@@ -54,8 +54,7 @@ def planned(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str])
 
 def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], cfg: TrainConfig, *,
           ae_hidden: int = 32, ae_quantile: float = 0.99, aug_hidden: int = 16, root: str | None = None,
-          device: torch.device | str = "cpu", store: RowStore | None = None, progress: bool = True,
-          workers: int = 1) -> pd.DataFrame:
+          device: torch.device | str = "cpu", store: RowStore | None = None, progress: bool = True) -> pd.DataFrame:
     """Every N x seed x method, one row per model, through the one sweep runner: a unit is one (N, seed) with the
     methods whose rows the store does not hold yet (a missing method trains alone), its rows stored as it finishes.
 
@@ -78,6 +77,6 @@ def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], c
             run = [m for m in methods if m in set(rows.method)]
             units.append(Unit(len(rows), functools.partial(train, int(N), int(seed), run)))
         return units
-    results, _ = run_sweep(planned(N_list, seeds, methods), ROW_KEY, plan, store=store, workers=workers,
-                           progress=progress, desc="models", ordered=False)
+    results, _ = run_sweep(planned(N_list, seeds, methods), ROW_KEY, plan, store=store, progress=progress,
+                           desc="models", ordered=False)
     return results.astype({"weight": str})
