@@ -43,7 +43,7 @@ class Job:
 
     @property
     def name(self) -> str:
-        return record.question(self.notebook)
+        return record.prefix(self.notebook)
 
     @property
     def label(self) -> str:

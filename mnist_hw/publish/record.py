@@ -13,7 +13,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TIMINGS = ("start_time", "end_time", "duration")
 
 
-def question(path: Path) -> str:
+def prefix(path: Path) -> str:
     """The question (q1 .. q4) a notebook or figure file belongs to: the prefix of its name."""
     return path.stem.split("_")[0]
 
@@ -30,7 +30,7 @@ def source(notebook: Path) -> nbformat.NotebookNode:
     nb = jupytext.read(source_path(notebook))
     nb.metadata.setdefault("kernelspec", nbformat.from_dict({"name": "python3", "display_name": "Python 3", "language": "python"}))
     for i, cell in enumerate(nb.cells):
-        cell.id = f"{question(notebook)}-{i:02d}"
+        cell.id = f"{prefix(notebook)}-{i:02d}"
     return nb
 
 

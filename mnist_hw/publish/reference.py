@@ -10,7 +10,7 @@ from typing import Any
 import nbformat
 
 from ..runs.files import REPO, beside, replace_folder, restore, shown, sync_folder, write_atomic
-from .record import question, recorded
+from .record import prefix, recorded
 
 RESULTS = REPO / "results"
 FIGURES = REPO / "figures"
@@ -32,7 +32,7 @@ def publish(jobs: list, rows: list[dict[str, Any]]) -> list[str]:
         nb = recorded(nbformat.read(folder / job.notebook.name, as_version=4), job.source_path, job.notebook)
         staged.append((job, new, target, nbformat.writes(nb) + "\n"))
     names = {job.name for job in jobs}
-    kept = [(p, p.name) for p in sorted(FIGURES.iterdir()) if p.is_file() and question(p) not in names] \
+    kept = [(p, p.name) for p in sorted(FIGURES.iterdir()) if p.is_file() and prefix(p) not in names] \
         if FIGURES.exists() else []
     figures = _stage_folder(FIGURES, kept + [(p, f"{job.name}_{p.name}") for job, row in zip(jobs, rows)
                                              for p in sorted(row["folder"].glob("*.png"))])
