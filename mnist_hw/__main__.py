@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(err, Refused):
             raise
-        command.error(str(err))  # found before anything ran
+        if err.status == 2:
+            command.error(str(err))  # found before anything ran
+        print(f"{prog}: error: {err}", file=sys.stderr)  # well formed, but it cannot run here
+        return err.status
 
 
 def _run(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:

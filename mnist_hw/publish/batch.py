@@ -1,6 +1,6 @@
 """The batch runner behind `python -m mnist_hw run` (and `grade`'s reruns): execute jobs (mnist_hw.publish.jobs)
 with papermill, each run into its own run folder, show their progress while they run (mnist_hw.publish.live) and
-print a summary; a SIGTERM or Ctrl-C stops them all.
+print a summary; a SIGTERM, SIGHUP or Ctrl-C stops them all.
 
 Every run executes into runs/<notebook>-<key>/ (see mnist_hw.runs.folder), with the executed notebook beside its
 CSVs and figures. Only --reference (default parameters) publishes: once every notebook has run, the executed
@@ -25,14 +25,16 @@ from typing import Any
 
 import nbformat
 import pandas as pd
+import yaml
 
-from .jobs import Job, Refused, all_notebooks, find_notebook, load_batch, overrides, refuse_repeats
+from .jobs import Job, Refused, Unable, all_notebooks, find_notebook, load_batch, overrides, refuse_repeats
 from .live import Board, Stopped, Watched, start, stopping
 from .record import failure, recorded
 from .reference import publish, restore_reference
 from ..registry import question
 from ..runs.files import write_atomic
-from ..runs.folder import NOTEBOOKS, other_checkout, runs_root, shown
+from ..runs.claim import NotARunFolder
+from ..runs.folder import CLAIMED_ENV, NOTEBOOKS, lock_folder, other_checkout, runs_root, shown
 from ..runs.progress import PROGRESS_ENV
 
 __all__ = ["Interrupted", "Refused", "execute", "run", "run_jobs"]
@@ -51,15 +53,41 @@ def execute(job: Job, fresh: bool, threads: int | None = None, board: Board | No
     its run folder, never into a tracked notebook, shown on `board`; return its summary row (or its failure)."""
     board = board or Board()
     folder = job.run_dir()
-    if fresh and folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    board.begin(key, Watched(job.label, folder / "progress.json", job.expected()), f"started, run folder {shown(folder)}")
+    start_time = time.perf_counter()
+    try:  # the folder's lock first: a second copy of this run is refused before it writes anything
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = lock_folder(folder)
+    except (OSError, RuntimeError) as err:
+        return _not_run(job, folder, key, board, f"{folder}: {err.strerror}" if isinstance(err, OSError) else str(err))
+    try:
+        return _execute(job, folder, fresh, threads, board, key, start_time)
+    finally:
+        lock.release()
+
+
+def _not_run(job: Job, folder: Path, key: int, board: Board, said: str) -> dict[str, Any]:
+    """The row of a job refused before it wrote anything (its folder in use, or no longer a run folder)."""
+    board.end(key, f"not run: {said}")
+    return {"notebook": job.notebook.name, "run_dir": shown(folder), "folder": folder, "notebook_out": None,
+            "wall_s": 0.0, "error": said, "headline": "", "index": key, "refused": True}
+
+
+def _execute(job: Job, folder: Path, fresh: bool, threads: int | None, board: Board, key: int,
+             start_time: float) -> dict[str, Any]:
+    """execute's work once the run folder's lock is held."""
+    try:
+        job.claim()  # checked before anything ran; again now that the lock is held
+    except Refused as err:
+        return _not_run(job, folder, key, board, str(err))
+    if fresh:  # everything but the lock this process holds
+        for path in folder.iterdir():
+            if path.name != ".lock":
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
     output, progress = folder / job.notebook.name, folder / "progress.json"
     progress.unlink(missing_ok=True)
-    board.begin(key, Watched(job.label, progress, job.expected()), f"started, run folder {shown(folder)}")
-    start_time = time.perf_counter()
     try:
-        returncode, said = _papermill(job, output, progress, threads, board, key)
+        returncode, said = _papermill(job, output, progress, threads, board, key, folder)
     except BaseException as err:
         board.end(key, f"FAILED to run: {type(err).__name__}: {err}")
         raise
@@ -83,17 +111,21 @@ def execute(job: Job, fresh: bool, threads: int | None = None, board: Board | No
     return row
 
 
-def _papermill(job: Job, output: Path, progress: Path, threads: int | None, board: Board, key: int) -> tuple[int, list[str]]:
+def _papermill(job: Job, output: Path, progress: Path, threads: int | None, board: Board, key: int,
+              folder: Path) -> tuple[int, list[str]]:
     """Execute the job's notebook into `output` in a papermill process of its own group (see live.start); its
-    kernel reports progress to `progress`. Returns papermill's exit status and what it printed."""
-    with tempfile.TemporaryDirectory() as scratch:
+    kernel reports progress to `progress` and opens `folder` without taking its lock (this process holds it). The
+    parameters go as YAML written from their values, so papermill reads back the same values (1e-05, inf, 2**70).
+    The scratch folder, kernel connection file included, is removed however the run ends."""
+    with tempfile.TemporaryDirectory(prefix="mnist_hw_run_", ignore_cleanup_errors=True) as scratch:
         source = Path(scratch) / job.notebook.name
         nbformat.write(job.source, source)
         command = [sys.executable, "-m", "papermill", str(source), str(output), "--cwd", str(NOTEBOOKS),
                    "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
         if job.overrides:
-            command += ["-y", json.dumps(job.overrides)]
-        env = os.environ | {PROGRESS_ENV: str(progress)} | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
+            command += ["-y", yaml.safe_dump(job.overrides, default_flow_style=True, width=float("inf")).strip()]
+        env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch} | \
+            ({"OMP_NUM_THREADS": str(threads)} if threads else {})
         with open(Path(scratch) / "papermill.log", "w+b") as log:
             proc = start(command, env, log)
             board.attach(key, proc)
@@ -116,7 +148,7 @@ def stages(jobs: list[Job], parallel: int | None) -> list[tuple[list[int], int]]
 def run_jobs(jobs: list[Job], fresh: bool, parallel: int | None = 1, keep_going: bool = False) -> list[dict[str, Any]]:
     """Execute the jobs, `parallel` at a time (None: as `stages` schedules them), showing their progress; return
     their rows in job order. Where jobs run one at a time, a failing notebook stops the rest unless `keep_going`. A
-    SIGTERM or Ctrl-C stops every running notebook (papermill and its kernel) and raises Interrupted with the rows
+    SIGTERM, SIGHUP or Ctrl-C stops every running notebook (papermill and its kernel) and raises Interrupted with the rows
     so far."""
     board = Board()
     futures: dict[int, concurrent.futures.Future] = {}
@@ -171,6 +203,17 @@ def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Pa
     return out
 
 
+def writable(folder: Path) -> None:
+    """Unable (exit status 1) when the run folder, or the nearest folder above it that exists, cannot be written."""
+    probe = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        with tempfile.TemporaryDirectory(dir=probe):
+            pass
+    except OSError as err:
+        raise Unable(f"run folder {shown(folder)}: {probe} cannot be written ({err.strerror or err}); give run_dir "
+                     f"or $MNIST_HW_RUNS a folder that can") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """`python -m mnist_hw run`: the jobs the arguments ask for, checked, executed, summarised (and, with
     --reference, published). Problems found before anything runs raise Refused."""
@@ -183,10 +226,13 @@ def run(args: argparse.Namespace) -> int:
     for job in jobs:
         job.parameters()  # unknown parameter names stop here, before anything runs
     refuse_repeats(jobs)
+    for job in jobs:  # nothing is written or deleted in a folder that is not a run folder, nor where nothing can be
+        writable(job.claim())
     if problem := other_checkout(NOTEBOOKS):  # the kernel would import another checkout's mnist_hw
         raise SystemExit(problem)
     if args.reference:
         restore_reference(job.notebook for job in jobs)  # what an earlier publish cut short
+    start = time.perf_counter()
     try:
         rows = run_jobs(jobs, args.fresh, args.jobs if args.jobs is not None else 1 if args.batch else None)
     except Interrupted as stop:
@@ -197,8 +243,9 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['notebook']:<28}{row['wall_s']:>7.1f}s  {row['run_dir']}")
         print(f"{'':<38}{row['headline']}" if not row["error"] else f"{'':<38}{row['error']}" if row.get("stopped") else
+              f"{'':<38}not run: {row['error']}" if row.get("refused") else
               f"{'':<38}FAILED in {row['error']} (executed notebook: {row['notebook_out']})")
-    print(f"{'total':<28}{sum(r['wall_s'] for r in rows):>7.1f}s")
+    print(f"{'total':<28}{time.perf_counter() - start:>7.1f}s")  # the batch's wall time (runs overlap with --jobs)
     if status > 128:
         ran = {r["index"] for r in rows}
         print(f"interrupted by {signal.Signals(status - 128).name}: "

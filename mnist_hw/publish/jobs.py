@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +21,38 @@ from typing import Any
 import nbformat
 import papermill as pm
 import yaml
+from papermill.iorw import NoDatesSafeLoader
 
 from . import record
 from .reference import RESULTS
 from ..registry import QUESTIONS, question
+from ..runs.claim import NotARunFolder, claim
 from ..runs.folder import NOTEBOOKS, resolve_run_dir, shown
 
 PLACE = ("run_dir", "data_root", "device")  # parameters that say where a run goes or reads, not what it computes
 
 
 class Refused(ValueError):
-    """A command that cannot run as given, found before anything runs (the command line prints it with its usage)."""
+    """A command that cannot run as given, found before anything runs (the command line prints it with its usage and
+    exits with status 2)."""
+
+    status = 2
+
+
+class Unable(Refused):
+    """A command that is well formed but cannot run here (a folder that cannot be written, a tool that is missing):
+    the command line prints the one message, without its usage, and exits with status 1."""
+
+    status = 1
+
+
+class Values(NoDatesSafeLoader):
+    """The YAML reader of -y, -f and batch files: papermill's (no dates), where 1e-5 and 1E-3 are also numbers (YAML
+    1.2, Python), not strings that no float parameter accepts."""
+
+
+Values.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                             list("-+0123456789"))
 
 
 @dataclass
@@ -40,6 +62,11 @@ class Job:
     notebook: Path  # notebooks/<name>.ipynb: the executed record (what --reference replaces)
     overrides: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # where the job was asked for: "q1", "batch.yaml set 2"
+
+    def __post_init__(self) -> None:
+        # a relative run_dir means the caller's working directory, resolved once here: the kernel runs elsewhere
+        if isinstance(self.overrides.get("run_dir"), str) and self.overrides["run_dir"]:
+            self.overrides = self.overrides | {"run_dir": str(Path(self.overrides["run_dir"]).expanduser().resolve())}
 
     @property
     def name(self) -> str:
@@ -77,10 +104,27 @@ class Job:
         return {k: self.overrides[k] if k in self.overrides else ast.literal_eval(p["default"]) for k, p in declared.items()}
 
     def run_dir(self) -> Path:
+        """The run folder; Refused naming the parameter when device or run_dir cannot say where the run goes."""
         from ..engine.device import resolve_device  # torch is imported only when a run folder is needed
 
         params = self.parameters()
-        return resolve_run_dir(self.name, params, resolve_device(params["device"])).resolve()
+        try:
+            device = resolve_device(params["device"])
+        except (RuntimeError, ValueError) as err:
+            raise Refused(f"{self.origin}: {err}") from None
+        if not isinstance(params.get("run_dir") or "", str):
+            raise Refused(f"{self.origin}: run_dir: {params['run_dir']!r} is not allowed; must be a string (a folder)")
+        return resolve_run_dir(self.name, params, device).resolve()
+
+    def claim(self) -> Path:
+        """The run folder, once checked that it is one this run may write into (mnist_hw.runs.claim), else Refused."""
+        folder = self.run_dir()
+        q = question(self.notebook)
+        try:
+            claim(folder, q.id, q.notebook, self.overrides.get("run_dir") or "")
+        except NotARunFolder as err:
+            raise Refused(f"{self.origin}: {err}") from None
+        return folder
 
     def expected(self) -> float | None:
         """Seconds the committed record's run took when it had these parameters (where it goes aside), else None."""
@@ -125,7 +169,7 @@ def read_yaml(text: str, where: str, strict_json: bool = False) -> Any:
         except json.JSONDecodeError as err:
             raise Refused(f"{where}, line {err.lineno}, column {err.colno}: not valid JSON: {err.msg}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=Values)
     except yaml.YAMLError as err:
         mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
         at = f"{where}, line {mark.line + 1}, column {mark.column + 1}" if mark else where
@@ -138,7 +182,7 @@ def load_batch(path: Path, default: list[Path]) -> list[Job]:
     """Jobs from a YAML or JSON list of parameter sets; a set may name its `notebook`, else the one given."""
     if not path.is_file():
         raise Refused(f"{path}: no such batch file")
-    sets = read_yaml(path.read_text(), str(path), strict_json=path.suffix.lower() == ".json")
+    sets = read_yaml(_read_file(path, "--batch"), str(path), strict_json=path.suffix.lower() == ".json")
     if not isinstance(sets, list) or not all(isinstance(s, dict) for s in sets):
         raise Refused(f"{path}: a batch file is a list of parameter sets (mappings), e.g. - {{notebook: q3, N_list: [100]}}")
     jobs = []
@@ -168,7 +212,7 @@ def refuse_repeats(jobs: list[Job]) -> None:
 def overrides(files: list[str], mappings: list[str], pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """The parameters a command line sets, merged as papermill merges them: -f files, then -y mappings, then -p."""
     merged: dict[str, Any] = {}
-    for where, text in [(f"-f {f}", _read_file(f)) for f in files] + [(f"-y {t!r}", t) for t in mappings]:
+    for where, text in [(f"-f {f}", _read_file(f, "-f")) for f in files] + [(f"-y {t!r}", t) for t in mappings]:
         mapping = read_yaml(text, where)
         if not isinstance(mapping, dict):
             raise Refused(f"{where}: parameters are a YAML mapping such as '{{batch_sizes: [16, 64]}}', got {text.strip()!r}")
@@ -176,8 +220,11 @@ def overrides(files: list[str], mappings: list[str], pairs: list[tuple[str, str]
     return merged | {name: parse_value(value) for name, value in pairs}
 
 
-def _read_file(name: str) -> str:
+def _read_file(name: str | Path, flag: str) -> str:
     try:
-        return Path(name).read_text()
+        return Path(name).read_text(encoding="utf-8")
     except OSError as err:
-        raise Refused(f"-f {name}: cannot be read ({err.strerror or err})") from None
+        raise Refused(f"{flag} {name}: cannot be read ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise Refused(f"{flag} {name}: not UTF-8 text (byte {err.object[err.start]:#x} at offset {err.start}); "
+                      "save it as UTF-8") from None

@@ -31,7 +31,7 @@ EVERY_ENV = "MNIST_HW_PROGRESS_EVERY"  # seconds between plain progress lines (d
 
 
 class Stopped(KeyboardInterrupt):
-    """The runner was asked to stop (SIGTERM, or SIGINT: Ctrl-C); `signal` names which."""
+    """The runner was asked to stop (SIGTERM, SIGHUP: its terminal closed, or SIGINT: Ctrl-C); `signal` names which."""
 
     def __init__(self, signum: int = signal.SIGINT):
         super().__init__(signal.Signals(signum).name)
@@ -40,7 +40,7 @@ class Stopped(KeyboardInterrupt):
 
 @contextmanager
 def stopping() -> Iterator[None]:
-    """Within it, the first SIGTERM or SIGINT raises Stopped in the main thread and later ones are ignored, so that
+    """Within it, the first SIGTERM, SIGINT or SIGHUP (the terminal closed) raises Stopped in the main thread and later ones are ignored, so that
     the stop itself is not cut short (in another thread, signals are left alone)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -51,7 +51,7 @@ def stopping() -> Iterator[None]:
         if not raised:
             raised.append(signum)
             raise Stopped(signum)
-    names = [s for s in ("SIGTERM", "SIGINT", "SIGBREAK") if hasattr(signal, s)]
+    names = [s for s in ("SIGTERM", "SIGINT", "SIGHUP", "SIGBREAK") if hasattr(signal, s)]
     before = {name: signal.signal(getattr(signal, name), raise_stopped) for name in names}
     try:
         yield

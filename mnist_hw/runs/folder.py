@@ -30,6 +30,7 @@ import torch
 from .. import registry
 from ..engine.device import device_reason
 from ..engine.repository import is_repo
+from .claim import claim
 from .files import REPO, shown, write_atomic
 from .progress import report
 from .store import RowStore
@@ -37,6 +38,7 @@ from .store import RowStore
 NOTEBOOKS = REPO / "notebooks"
 PACKAGE = Path(__file__).resolve().parents[1]
 RUNS_ENV = "MNIST_HW_RUNS"
+CLAIMED_ENV = "MNIST_HW_CLAIMED"  # the run folder whose lock the runner holds for the kernel it started
 CONTROL = ("run_dir",)  # parameters that say where a run goes, not what it computes
 _LOCKS: dict[Path, filelock.FileLock] = {}
 
@@ -264,27 +266,33 @@ def writable_folder(folder: Path, run_dir: str) -> None:
         raise ValueError(f"{given} is not allowed: it cannot be written ({err.strerror or err}); {allowed}") from None
 
 
+def lock_folder(folder: Path) -> filelock.FileLock:
+    """Hold the lock of a run folder (created if missing): a second process gets a RuntimeError naming the folder."""
+    lock = filelock.FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise RuntimeError(f"run folder {shown(folder)} is in use by another process; wait for it to finish, "
+                           "or give this run another run_dir") from None
+    return lock
+
+
 def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torch.device | str) -> Run:
     """Create (or reopen) the run folder of `question` (its module, e.g. mnist_hw.questions.q1, or its id) for these
     parameters, and hold its lock for the life of the process.
 
-    A run_dir that is a file or cannot be written is refused first (a ValueError naming run_dir). Reopening in the
-    same process (rerunning a notebook's cells in JupyterLab) reuses the lock; a second process gets a RuntimeError
-    naming the folder instead of writing the same rows twice.
+    A run_dir that is not a run folder (mnist_hw.runs.claim), a file or cannot be written is refused first (a
+    ValueError naming run_dir). Reopening in the same process (rerunning a notebook's cells in JupyterLab) reuses the
+    lock; a second process gets a RuntimeError naming the folder instead of writing the same rows twice. Under the
+    runner, which holds the lock for its kernel ($MNIST_HW_CLAIMED), the kernel does not take it again.
     """
-    notebook = registry.question(question).id
-    folder = resolve_run_dir(notebook, params, device).resolve()
+    q = registry.question(question)
+    folder = resolve_run_dir(q.id, params, device).resolve()
+    claim(folder, q.id, q.notebook, params.get("run_dir") or "")
     writable_folder(folder, params.get("run_dir") or "")
-    lock = _LOCKS.get(folder)
-    if lock is None:
-        lock = filelock.FileLock(folder / ".lock")
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            raise RuntimeError(f"run folder {shown(folder)} is in use by another process; wait for it to finish, "
-                               "or give this run another run_dir") from None
-        _LOCKS[folder] = lock
-    return Run(notebook, folder, params, device)
+    if folder not in _LOCKS and os.environ.get(CLAIMED_ENV) != str(folder):
+        _LOCKS[folder] = lock_folder(folder)
+    return Run(q.id, folder, params, device)
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look at what a run records

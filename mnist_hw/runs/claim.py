@@ -1,0 +1,73 @@
+"""Which folders a run may write into (and `--fresh` may empty): only an empty or missing folder, or this project's
+run of the same notebook. Anything else (the working directory, the repository or a folder holding it, results/,
+notebooks/, figures/, the home folder, a folder of other files, another notebook's run) is refused with one
+sentence naming the folder, before anything is written or deleted.
+
+A run of the same notebook with other parameters is accepted (its rows are keyed by their configuration and the
+code version, so none are mixed up): JupyterLab's loop of editing a parameter and rerunning from the parameters cell
+writes the same run_dir again. A folder without a manifest is accepted only when it holds nothing but what a run
+writes before its manifest (its lock, progress file and executed notebook).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .files import REPO, shown
+
+OWN = (".lock", "progress.json")  # what the runner writes into a run folder before the notebook writes its manifest
+
+
+class NotARunFolder(ValueError):
+    """A folder that a run must not write into: the message names it and says why."""
+
+
+def protected() -> dict[Path, str]:
+    """The folders no run may write into, nor into any folder below them, with what they are."""
+    places = {}
+    if REPO is not None:
+        places = {REPO / "results": "the committed results (only `make run` replaces them)",
+                   REPO / "notebooks": "the notebooks' folder", REPO / "figures": "the committed figures"}
+    return places
+
+
+def claim(folder: Path, notebook: str, stem: str, run_dir: str = "") -> None:
+    """Refuse (NotARunFolder) unless `folder` (resolved) is missing, empty, or a run of the question `notebook` (its
+    id, e.g. q1) whose executed notebook is `stem`.ipynb. `run_dir` is the parameter as given, for the message."""
+    folder = folder.resolve()
+    given = f"run_dir {run_dir!r} (the folder {folder})" if run_dir else f"the run folder {shown(folder)}"
+    tail = "; give run_dir a new or empty folder, or one of this notebook's own run folders"
+    if folder.exists() and not folder.is_dir():
+        raise NotARunFolder(f"{given} is a file, not a folder{tail}")
+    inside = next((what for place, what in protected().items() if folder == place or place in folder.parents), None)
+    if inside:
+        raise NotARunFolder(f"{given} is or lies inside {inside}, not a run folder{tail}")
+    if REPO is not None and (folder == REPO or folder in REPO.parents):
+        raise NotARunFolder(f"{given} is the repository or a folder holding it, not a run folder{tail}")
+    if folder == Path.home().resolve():
+        raise NotARunFolder(f"{given} is the home folder, not a run folder{tail}")
+    if not folder.exists():
+        return
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        return
+    manifest = _manifest(folder)
+    if manifest is not None:
+        if manifest.get("notebook") == notebook:
+            return
+        raise NotARunFolder(f"{given} holds a run of {manifest.get('notebook')!r}, not of {notebook}: a run folder "
+                            f"holds one notebook's run{tail}")
+    foreign = [n for n in names if n not in OWN and n != f"{stem}.ipynb" and not (n.startswith(".") and n.endswith(".tmp"))]
+    if foreign:
+        shown_names = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise NotARunFolder(f"{given} holds files that are not a run's ({shown_names}): nothing there is deleted or "
+                            f"written over{tail}")
+
+
+def _manifest(folder: Path) -> dict | None:
+    """The folder's manifest.json when it is this project's (a mapping naming its notebook), else None."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and "notebook" in manifest and "parameters" in manifest else None
