@@ -122,8 +122,7 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
         nbformat.write(job.source, source)
         command = [sys.executable, "-m", "papermill", str(source), str(output), "--cwd", str(NOTEBOOKS),
                    "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
-        if job.overrides:
-            command += ["-y", yaml.safe_dump(job.overrides, default_flow_style=True, width=float("inf")).strip()]
+        command += papermill_parameters(job.overrides)
         env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch} | \
             ({"OMP_NUM_THREADS": str(threads)} if threads else {})
         with open(Path(scratch) / "papermill.log", "w+b") as log:
@@ -132,6 +131,14 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
             returncode = proc.wait()
             log.seek(0)
             return returncode, log.read().decode(errors="replace").strip().splitlines()
+
+
+def papermill_parameters(overrides: dict[str, Any]) -> list[str]:
+    """papermill's arguments for these parameter values: one -y of YAML written from the values themselves (JSON
+    would spell 1e-05 and Infinity, which papermill's YAML reader takes for strings)."""
+    if not overrides:
+        return []
+    return ["-y", yaml.safe_dump(overrides, default_flow_style=True, width=float("inf"), allow_unicode=True).strip()]
 
 
 def stages(jobs: list[Job], parallel: int | None) -> list[tuple[list[int], int]]:
