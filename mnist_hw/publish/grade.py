@@ -43,12 +43,28 @@ def grade(reference: Path, reruns: dict[str, Path | None], questions: list[Quest
         try:
             if folder is None:
                 raise FileNotFoundError("no finished run of this question found")
+            if problem := foreign(folder, q):
+                checks.append(holds(q.id.upper(), "run folder is this question's run", f"a manifest.json of a {q.id} run",
+                                    problem, False, points=full_points(reference, q)))
+                continue
             checks += q.module.grade(reference / q.notebook, folder)
-        except (FileNotFoundError, KeyError) as err:  # a missing file or column is a failed check, not a crash
+        except (OSError, KeyError, ValueError, TypeError, AttributeError) as err:  # unreadable: a failed check, not a crash
             name = "run folder found" if folder is None else "outputs readable"
             checks.append(holds(q.id.upper(), name, "the run's CSVs" if folder else f"a finished {q.id} run",
                                 f"{type(err).__name__}: {err}", False, points=full_points(reference, q)))
     return checks
+
+
+def foreign(folder: Path, q: Question) -> str:
+    """'' when `folder` has no manifest.json (a results/-style folder) or one of this project's runs of `q`; else what
+    it holds instead."""
+    path = folder / "manifest.json"
+    if not path.exists():
+        return ""
+    manifest = _manifest(folder)
+    if not manifest or "parameters" not in manifest or "notebook" not in manifest:
+        return "its manifest.json is not a run's manifest (no notebook and parameters)"
+    return "" if manifest["notebook"] == q.id else f"its manifest.json is a {manifest['notebook']} run's"
 
 
 def full_points(reference: Path, q: Question) -> int:

@@ -265,6 +265,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
     out = (args.out or runs_root() / "report").expanduser().resolve()
     if out.exists() and not out.is_dir():
         parser.error(f"-o {args.out}: is a file; give a folder")
+    if not args.no_pdf:
+        try:  # a $MNIST_HW_CHROMIUM that names nothing stops before any work, in one line
+            find_browser()
+        except ValueError as err:
+            raise SystemExit(f"{prog}: error: {err}") from None
     sources = find_sources(args.run_folders)
     written = build(sources, out, args.code, pdf=not args.no_pdf)
     for path in written:
