@@ -55,7 +55,11 @@ def coverage(question: str, name: str, table: pd.DataFrame, want: set[tuple], ke
     """Every combination in `want` (of the `key` columns) present, and no row twice (by the `unique` columns): the
     observed value names what is missing and how many rows are repeated."""
     got = set(table[key].itertuples(index=False, name=None))
-    missing, repeated = sorted(want - got, key=str), int(table.duplicated(unique).sum())
+    try:
+        missing = sorted(want - got)
+    except TypeError:  # values of mixed types
+        missing = sorted(want - got, key=str)
+    repeated = int(table.duplicated(unique).sum())
     said = f"{len(want & got)} of {len(want)} present"
     if missing:
         said += f"; missing {', '.join(_combination(key, m) for m in missing[:3])}" + (" ..." if len(missing) > 3 else "")
