@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -249,7 +250,7 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
     return [page, printed] if browser else [page]
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> int | None:
     examples = ("examples:\n  %(prog)s                              the committed record (make report)\n"
                 "  %(prog)s runs/q1-<key> -o /tmp/r      run folders instead, written to /tmp/r\n"
                 "  %(prog)s --code shown --no-pdf        the code shown, the HTML only")
@@ -269,7 +270,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
         try:  # a $MNIST_HW_CHROMIUM that names nothing stops before any work, in one line
             find_browser()
         except ValueError as err:
-            raise SystemExit(f"{prog}: error: {err}") from None
+            print(f"{prog}: error: {err}", file=sys.stderr)
+            return 1
     sources = find_sources(args.run_folders)
     written = build(sources, out, args.code, pdf=not args.no_pdf)
     for path in written:
