@@ -116,14 +116,16 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
     """Execute the job's notebook into `output` in a papermill process of its own group (see live.start); its
     kernel reports progress to `progress` and opens `folder` without taking its lock (this process holds it). The
     parameters go as YAML written from their values, so papermill reads back the same values (1e-05, inf, 2**70).
-    The scratch folder, kernel connection file included, is removed however the run ends."""
+    Its temporary files (jupyter_client's kernel connection file among them) go to a scratch folder that is removed
+    however the run ends."""
     with tempfile.TemporaryDirectory(prefix="mnist_hw_run_", ignore_cleanup_errors=True) as scratch:
         source = Path(scratch) / job.notebook.name
         nbformat.write(job.source, source)
         command = [sys.executable, "-m", "papermill", str(source), str(output), "--cwd", str(NOTEBOOKS),
                    "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
         command += papermill_parameters(job.overrides)
-        env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch} | \
+        env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch,
+                             "TMPDIR": scratch, "TEMP": scratch, "TMP": scratch} | \
             ({"OMP_NUM_THREADS": str(threads)} if threads else {})
         with open(Path(scratch) / "papermill.log", "w+b") as log:
             proc = start(command, env, log)
