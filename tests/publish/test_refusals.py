@@ -10,7 +10,6 @@ import torch
 
 from mnist_hw.__main__ import main
 from mnist_hw.publish import jobs
-from mnist_hw.runs import claim
 from mnist_hw.runs.files import REPO
 
 from .test_batch import refused, run
@@ -127,6 +126,8 @@ def test_another_questions_run_is_not_written_over(tmp_path, capsys):
 
 
 def test_an_empty_folder_a_new_one_and_this_notebooks_runs_are_run_folders(tmp_path):
+    from mnist_hw.runs import claim
+
     claim.claim(tmp_path / "new", "q1", "q1_binary_batch_size")
     claim.claim(tmp_path, "q1", "q1_binary_batch_size")
     (tmp_path / ".lock").write_text("")
