@@ -108,14 +108,34 @@ def test_the_working_directory_is_no_run_folder(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "mine.txt").read_text() == "x"
 
 
-@pytest.mark.parametrize("place,said", [
-    (REPO, "the repository or a folder holding it"), (REPO.parent, "the repository or a folder holding it"),
-    (REPO / "results", "the committed results"), (REPO / "results" / "q1_binary_batch_size", "the committed results"),
-    (REPO / "notebooks", "the notebooks' folder"), (REPO / "notebooks" / "new", "the notebooks' folder"),
-    (REPO / "figures", "the committed figures"), (Path.home(), "the home folder")])
-def test_the_repository_its_records_and_home_are_no_run_folders(place, said, capsys):
-    assert said in refused(capsys, "q1", "--fresh", "-p", "run_dir", str(place), *TINY)
-    assert not (REPO / "notebooks" / "new").exists()
+PLACES = [("repo", "the repository or a folder holding it"), (".", "the repository or a folder holding it"),
+          ("repo/results", "the committed results"), ("repo/results/q1_binary_batch_size", "the committed results"),
+          ("repo/notebooks", "the notebooks' folder"), ("repo/notebooks/new", "the notebooks' folder"),
+          ("repo/figures", "the committed figures"), ("home", "the home folder")]
+
+
+@pytest.mark.parametrize("place,said", PLACES)
+def test_the_repository_its_records_and_home_are_no_run_folders(place, said, tmp_path, monkeypatch, capsys):
+    """Against a stand-in repository and home in tmp_path (REPO and Path.home patched where the claim reads them), so
+    that a regression can only ever delete temporary folders."""
+    from mnist_hw.runs import claim
+
+    for sub in ("repo/results/q1_binary_batch_size", "repo/notebooks", "repo/figures", "home"):
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / sub / "kept.txt").write_text("a file of the project or the user")
+    monkeypatch.setattr(claim, "REPO", tmp_path / "repo")
+    monkeypatch.setattr(claim.Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    before = snapshot(tmp_path)
+    assert said in refused(capsys, "q1", "--fresh", "-p", "run_dir", str(tmp_path / place), *TINY)
+    assert snapshot(tmp_path) == before and not (tmp_path / "repo" / "notebooks" / "new").exists()
+
+
+def test_the_real_repository_and_home_are_refused_by_the_claim():
+    from mnist_hw.runs import claim
+
+    for place in (REPO, REPO.parent, REPO / "results", REPO / "notebooks" / "x", REPO / "figures", Path.home()):
+        with pytest.raises(claim.NotARunFolder, match=str(place)):
+            claim.claim(place, "q1", "q1_binary_batch_size", str(place))
 
 
 def test_another_questions_run_is_not_written_over(tmp_path, capsys):
