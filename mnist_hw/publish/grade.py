@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..questions.grading import Check, holds
 from ..registry import QUESTIONS, Question, question
+from ..runs.claim import NotARunFolder, holds_only
 from ..runs.folder import RUNS_ENV, shown
 from .reference import RESULTS
 
@@ -178,6 +179,11 @@ def run(args: argparse.Namespace) -> int:
     for flag, folder in (("--reference", reference), ("--rerun", args.rerun)):
         if folder is not None and not folder.is_dir():
             raise Refused(f"{flag} {folder}: no such folder")
+    if args.scratch:  # written into: report.csv, report.json and the reruns' runs/, nothing of the user's
+        try:
+            holds_only(args.scratch, {"report.csv", "report.json", "runs"}, f"--scratch {args.scratch}")
+        except NotARunFolder as err:
+            raise Refused(str(err)) from None
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="mnist_hw_grade_"))
     if args.rerun:
         reruns: dict[str, Path | None] = find_runs(args.rerun)

@@ -26,6 +26,7 @@ from .browser import GET_ONE, find_browser, print_pdf
 from .record import WIDGET_VIEW as WIDGET, failure
 from .reference import RESULTS
 from ..registry import QUESTIONS
+from ..runs.claim import NotARunFolder, holds_only
 from ..runs.folder import NOTEBOOKS, REPO, git_commit, runs_root, shown
 
 TITLE = "The MNIST MLP assignment"
@@ -264,8 +265,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, even where a browser is found")
     args = parser.parse_args(argv)
     out = (args.out or runs_root() / "report").expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        parser.error(f"-o {args.out}: is a file; give a folder")
+    try:  # written into: the page and the PDF (and their partial files), nothing of the user's
+        holds_only(out, {"report.html", "report.pdf", "report.html.part", "report.pdf.part"}, f"-o {args.out or out}")
+    except NotARunFolder as err:
+        parser.error(str(err))
     if not args.no_pdf:
         try:  # a $MNIST_HW_CHROMIUM that names nothing stops before any work, in one line
             find_browser()

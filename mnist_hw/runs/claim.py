@@ -71,3 +71,14 @@ def _manifest(folder: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) and "notebook" in manifest and "parameters" in manifest else None
+
+
+def holds_only(folder: Path, names: set[str], given: str) -> None:
+    """NotARunFolder unless `folder` is missing, empty or holds only `names` (what the command itself writes there:
+    grade's --scratch, report's -o), so that no file of the user's is written over."""
+    if folder.exists() and not folder.is_dir():
+        raise NotARunFolder(f"{given} is a file, not a folder")
+    other = sorted(p.name for p in folder.iterdir() if p.name not in names) if folder.is_dir() else []
+    if other:
+        listed = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise NotARunFolder(f"{given} holds files this command does not write ({listed}); give it a new or empty folder")

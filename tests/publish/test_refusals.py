@@ -163,3 +163,15 @@ def test_a_relative_run_dir_is_the_callers_working_directory(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     job = jobs.Job(jobs.find_notebook("q1"), {"run_dir": "mine/run"})
     assert job.run_dir() == tmp_path / "mine" / "run" and job.overrides["run_dir"] == str(tmp_path / "mine" / "run")
+
+
+@pytest.mark.parametrize("argv,usage", [(["grade", "--rerun", str(REPO / "results"), "--questions", "q4", "--scratch"], "usage: python -m mnist_hw grade"),
+                                        (["report", "--no-pdf", "-o"], "usage: python -m mnist_hw report")])
+def test_grade_and_report_write_over_no_file_of_the_users(tmp_path, capsys, argv, usage):
+    (tmp_path / "report.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main([*argv, str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.startswith(usage) and "holds files this command does not write (report.txt)" in err
+    assert snapshot(tmp_path) == before
