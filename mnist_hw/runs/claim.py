@@ -15,6 +15,8 @@ from pathlib import Path
 
 from .files import REPO, shown
 
+ALLOWED = ("run_dir must be '' (the default: a folder under runs/, or under $MNIST_HW_RUNS) or a folder that can be "
+           "written (created if missing): a new or empty one, or one of this notebook's own run folders")
 OWN = (".lock", "progress.json")  # what the runner writes into a run folder before the notebook writes its manifest
 
 
@@ -35,17 +37,20 @@ def claim(folder: Path, notebook: str, stem: str, run_dir: str = "") -> None:
     """Refuse (NotARunFolder) unless `folder` (resolved) is missing, empty, or a run of the question `notebook` (its
     id, e.g. q1) whose executed notebook is `stem`.ipynb. `run_dir` is the parameter as given, for the message."""
     folder = folder.resolve()
-    given = f"run_dir {run_dir!r} (the folder {folder})" if run_dir else f"the run folder {shown(folder)}"
-    tail = "; give run_dir a new or empty folder, or one of this notebook's own run folders"
+    given = f"run_dir: {run_dir!r}" if run_dir else f"run_dir: '' (the default folder {shown(folder)})"
+
+    def refuse(why: str) -> NotARunFolder:
+        return NotARunFolder(f"{given} is not allowed: {why}; {ALLOWED}")
+
     if folder.exists() and not folder.is_dir():
-        raise NotARunFolder(f"{given} is a file, not a folder{tail}")
+        raise refuse("it is a file, not a folder")
     inside = next((what for place, what in protected().items() if folder == place or place in folder.parents), None)
     if inside:
-        raise NotARunFolder(f"{given} is or lies inside {inside}, not a run folder{tail}")
+        raise refuse(f"the folder {folder} is or lies inside {inside}, not a run folder")
     if REPO is not None and (folder == REPO or folder in REPO.parents):
-        raise NotARunFolder(f"{given} is the repository or a folder holding it, not a run folder{tail}")
+        raise refuse(f"the folder {folder} is the repository or a folder holding it, not a run folder")
     if folder == Path.home().resolve():
-        raise NotARunFolder(f"{given} is the home folder, not a run folder{tail}")
+        raise refuse(f"the folder {folder} is the home folder, not a run folder")
     if not folder.exists():
         return
     names = sorted(p.name for p in folder.iterdir())
@@ -55,13 +60,13 @@ def claim(folder: Path, notebook: str, stem: str, run_dir: str = "") -> None:
     if manifest is not None:
         if manifest.get("notebook") == notebook:
             return
-        raise NotARunFolder(f"{given} holds a run of {manifest.get('notebook')!r}, not of {notebook}: a run folder "
-                            f"holds one notebook's run{tail}")
+        raise refuse(f"the folder {folder} holds a run of {manifest.get('notebook')!r}, not of {notebook}, and a run "
+                     "folder holds one notebook's run")
     foreign = [n for n in names if n not in OWN and n != f"{stem}.ipynb" and not (n.startswith(".") and n.endswith(".tmp"))]
     if foreign:
-        shown_names = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise NotARunFolder(f"{given} holds files that are not a run's ({shown_names}): nothing there is deleted or "
-                            f"written over{tail}")
+        listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise refuse(f"the folder {folder} holds files that are not a run's ({listed}), and nothing there is deleted "
+                     "or written over")
 
 
 def _manifest(folder: Path) -> dict | None:

@@ -30,7 +30,7 @@ import torch
 from .. import registry
 from ..engine.device import device_reason
 from ..engine.repository import is_repo
-from .claim import claim
+from .claim import NotARunFolder, claim
 from .files import REPO, shown, write_atomic
 from .progress import report
 from .store import RowStore
@@ -288,7 +288,10 @@ def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torc
     """
     q = registry.question(question)
     folder = resolve_run_dir(q.id, params, device).resolve()
-    claim(folder, q.id, q.notebook, params.get("run_dir") or "")
+    try:
+        claim(folder, q.id, q.notebook, params.get("run_dir") or "")
+    except NotARunFolder as err:  # in the notebook, a parameter error like the others
+        raise ValueError(str(err)) from None
     writable_folder(folder, params.get("run_dir") or "")
     if folder not in _LOCKS and os.environ.get(CLAIMED_ENV) != str(folder):
         _LOCKS[folder] = lock_folder(folder)

@@ -97,14 +97,14 @@ def test_fresh_never_deletes_a_folder_of_other_files(tmp_path, capsys):
     (tmp_path / "sub" / "data.csv").write_text("1,2\n")
     before = snapshot(tmp_path)
     err = refused(capsys, "q1", "--fresh", "-p", "run_dir", str(tmp_path), *TINY)
-    assert f"(the folder {tmp_path}) holds files that are not a run's (sub, thesis.txt)" in err
+    assert f"run_dir: '{tmp_path}' is not allowed: the folder {tmp_path} holds files that are not a run's (sub, thesis.txt)" in err
     assert snapshot(tmp_path) == before
 
 
 def test_the_working_directory_is_no_run_folder(tmp_path, monkeypatch, capsys):
     (tmp_path / "mine.txt").write_text("x")
     monkeypatch.chdir(tmp_path)
-    assert "run_dir '" in refused(capsys, "q1", "--fresh", "-p", "run_dir", ".", *TINY)
+    assert f"run_dir: '{tmp_path}' is not allowed: the folder " in refused(capsys, "q1", "--fresh", "-p", "run_dir", ".", *TINY)
     assert (tmp_path / "mine.txt").read_text() == "x"
 
 
