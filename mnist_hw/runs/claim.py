@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import filelock
+
 from .files import REPO, shown
 
 ALLOWED = ("run_dir must be '' (the default: a folder under runs/, or under $MNIST_HW_RUNS) or a folder that can be "
@@ -67,6 +69,17 @@ def claim(folder: Path, notebook: str, stem: str, run_dir: str = "") -> None:
         listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise refuse(f"the folder {folder} holds files that are not a run's ({listed}), and nothing there is deleted "
                      "or written over")
+
+
+def lock_folder(folder: Path) -> filelock.FileLock:
+    """Hold the lock of a run folder (created if missing): a second process gets a RuntimeError naming the folder."""
+    lock = filelock.FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise RuntimeError(f"run folder {shown(folder)} is in use by another process; wait for it to finish, "
+                           "or give this run another run_dir") from None
+    return lock
 
 
 def _manifest(folder: Path) -> dict | None:

@@ -30,7 +30,7 @@ import torch
 from .. import registry
 from ..engine.device import device_reason
 from ..engine.repository import is_repo
-from .claim import NotARunFolder, claim
+from .claim import NotARunFolder, claim, lock_folder
 from .files import REPO, shown, write_atomic
 from .progress import report
 from .store import RowStore
@@ -264,17 +264,6 @@ def writable_folder(folder: Path, run_dir: str) -> None:
             pass
     except OSError as err:
         raise ValueError(f"{given} is not allowed: it cannot be written ({err.strerror or err}); {allowed}") from None
-
-
-def lock_folder(folder: Path) -> filelock.FileLock:
-    """Hold the lock of a run folder (created if missing): a second process gets a RuntimeError naming the folder."""
-    lock = filelock.FileLock(folder / ".lock")
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise RuntimeError(f"run folder {shown(folder)} is in use by another process; wait for it to finish, "
-                           "or give this run another run_dir") from None
-    return lock
 
 
 def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torch.device | str) -> Run:
