@@ -84,9 +84,18 @@ def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) 
     from IPython.display import display
 
     bar = tqdm(total=total, desc=desc, display=False)
-    handle = display(bar.container, display_id=True)
+    handle = display(widget_bundle(bar.container), raw=True, display_id=True)
     try:
         yield _Reported(bar, resumed)
     finally:
         bar.close()
-        handle.update(bar.container)
+        handle.update(widget_bundle(bar.container), raw=True)
+
+
+def widget_bundle(widget: Any) -> dict[str, Any]:
+    """The output that shows a widget: its view and, for a saved notebook, its text (a tqdm bar's text bar). Built
+    here because ipywidgets 7 (Google Colab's) displays itself through _ipython_display_, which ignores a display
+    id, so the end state would be a second output rather than the first one replaced; ipywidgets 8 builds the same."""
+    return {"text/plain": repr(widget),
+            "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                         "model_id": widget.model_id}}
