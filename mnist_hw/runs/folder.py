@@ -28,7 +28,7 @@ import filelock
 import torch
 
 from .. import registry
-from ..engine.device import device_reason
+from ..engine.device import device_reason, gpu_versions
 from ..engine.repository import is_repo
 from .files import REPO, shown, write_atomic
 from .progress import report
@@ -168,20 +168,6 @@ def machine() -> dict[str, Any]:
             "blas": blas.get("BLAS_INFO")}
 
 
-def gpu(device: torch.device) -> dict[str, Any]:
-    """What a CUDA run's numbers depend on besides the GPU (device_name): the CUDA that torch was built with and the
-    NVIDIA driver (nvidia-smi's answer; None where it cannot say). Nothing for other devices."""
-    if device.type != "cuda":
-        return {}
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    try:
-        driver = subprocess.run(["nvidia-smi", f"--id={index}", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                capture_output=True, text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        driver = None
-    return {"cuda_version": torch.version.cuda, "driver_version": driver}
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -198,7 +184,7 @@ class Run:
         self.manifest: dict[str, Any] = {
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
-            "device": str(self.device), "device_name": device_name(self.device), **gpu(self.device), **machine(),
+            "device": str(self.device), "device_name": device_name(self.device), **gpu_versions(self.device), **machine(),
             "platform": platform.platform(),
             "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }

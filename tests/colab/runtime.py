@@ -1,17 +1,19 @@
 """`make test-colab`, first step: a virtual environment holding Google Colab's published versions of every package
-this one touches, then `pip install -e .[test]` into it, as a student would in a Colab cell; fails when that install
-changes any of Colab's versions.
+this one touches, then `pip install -e .` into it, as a student would in a Colab cell; fails when that install
+changes any of Colab's versions. Then the test extra (pytest's plugins), for `make test-colab`'s test run.
 
 Colab's versions: pip-freeze.gpu.txt beside this file, copied from the public repository googlecolab/backend-info
 (commit a724079 of 2026-08-19, "Upgrade to Python 3.13"; os-info-gpu.txt beside it: Python 3.13.15). Only the
 packages this one's install can reach are installed (Colab's runtime holds 700): the union of what pyproject.toml
-resolves to for Python 3.13 with and without Colab's pins as constraints, less what Colab does not have.
+resolves to for Python 3.13 under Colab's pins as constraints, and with the test extra without them, less what
+Colab does not have.
 Usage: python tests/colab/runtime.py VENV PYTHON [UV]   (PYTHON: a CPython 3.13; UV: the uv to run, default uv)
 """
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,12 +40,10 @@ def colab_versions(freeze: Path = FREEZE) -> dict[str, str]:
     return out
 
 
-def resolved(uv: str, constraints: Path | None, python_version: str) -> set[str]:
-    """The names pyproject.toml (with the test extra) resolves to for this Python, optionally under constraints."""
-    command = [uv, "pip", "compile", str(ROOT / "pyproject.toml"), "--extra", "test", "--python-version",
-               python_version, "--no-header", "--no-annotate", "-q"]
-    if constraints:
-        command += ["-c", str(constraints)]
+def resolved(uv: str, python_version: str, *options: str) -> set[str]:
+    """The names pyproject.toml resolves to for this Python, with uv's further options (an extra, constraints)."""
+    command = [uv, "pip", "compile", str(ROOT / "pyproject.toml"), "--python-version", python_version,
+               "--no-header", "--no-annotate", "-q", *options]
     lines = subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()
     return {canonical(re.split(r"[=<>!~ ;]", line.strip(), maxsplit=1)[0]) for line in lines
             if line.strip() and not line.startswith(("#", " "))}
@@ -58,7 +58,8 @@ def installed(python: Path) -> dict[str, str]:
 def main(venv: str, python: str, uv: str = "uv") -> int:
     venv_path = Path(venv).resolve()
     colab = colab_versions()
-    venv_path.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(venv_path, ignore_errors=True)
+    venv_path.mkdir(parents=True)
     constraints = venv_path / "colab-constraints.txt"
     constraints.write_text("".join(f"{name}=={version}\n" for name, version in sorted(colab.items())))
     subprocess.run([uv, "venv", "--seed", "--allow-existing", "-q", "--python", python, str(venv_path)], check=True)
@@ -67,7 +68,8 @@ def main(venv: str, python: str, uv: str = "uv") -> int:
                              check=True, capture_output=True, text=True).stdout.strip()
     if version != "3.13":
         sys.exit(f"test-colab: {python} is Python {version}; Colab's runtime is Python 3.13 (COLAB_PYTHON=...)")
-    reach = (resolved(uv, constraints, version) | resolved(uv, None, version)) & set(colab)
+    reach = (resolved(uv, version, "-c", str(constraints)) | resolved(uv, version, "--extra", "test") | {"pip"}) \
+        & set(colab)  # pip too: the install below is Colab's pip's
     subset = venv_path / "colab-subset.txt"
     subset.write_text("".join(f"{name}=={colab[name]}\n" for name in sorted(reach)))
     print(f"test-colab: installing Colab's versions of the {len(reach)} packages this one can reach into {venv}")
@@ -77,9 +79,9 @@ def main(venv: str, python: str, uv: str = "uv") -> int:
     wrong = sorted(f"{n} {before.get(n)} (Colab: {colab[n]})" for n in reach if before.get(n) != colab[n])
     if wrong:
         sys.exit("test-colab: the environment does not hold Colab's versions: " + ", ".join(wrong))
-    held = {n: v for n, v in before.items() if n in colab}
-    print(f"test-colab: pip install -e .[test] into an environment holding {len(held)} of Colab's versions")
-    subprocess.run([str(vpython), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+    held = {n: before[n] for n in reach}  # Colab's versions, checked above
+    print(f"test-colab: pip install -e . into an environment holding {len(held)} of Colab's versions")
+    subprocess.run([str(vpython), "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
     after = installed(vpython)
     changed = sorted(f"{n} {v} -> {after.get(n, 'removed')}" for n, v in held.items() if after.get(n) != v)
     added = sorted(f"{n} {after[n]}" for n in set(after) - set(before))
@@ -87,6 +89,11 @@ def main(venv: str, python: str, uv: str = "uv") -> int:
     if changed:
         print("test-colab: changed: " + ", ".join(changed), file=sys.stderr)
         return 1
+    # The test tools are not the package's: an extra that a student in Colab does not install (it may upgrade pytest).
+    subprocess.run([str(vpython), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+    tools = installed(vpython)
+    moved = sorted(f"{n} {v} -> {tools.get(n)}" for n, v in held.items() if tools.get(n) != v)
+    print(f"test-colab: then the test extra, for the tests only; it changed: {', '.join(moved) or 'nothing'}")
     return 0
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mnist_hw.engine import device as device_module
 from mnist_hw.runs import folder as run_folder
 from mnist_hw.runs.store import RowStore
 from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_std
@@ -79,7 +80,7 @@ def test_a_cuda_run_records_the_gpu_cuda_and_driver_versions(tmp_path, monkeypat
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA T4")
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     monkeypatch.setattr(torch.version, "cuda", "12.8")
-    monkeypatch.setattr(run_folder.subprocess, "run", nvidia_smi)
+    monkeypatch.setattr(device_module.subprocess, "run", nvidia_smi)
     run = run_folder.open_run("q1", {"device": "auto", "run_dir": str(tmp_path / "r")}, torch.device("cuda"))
     manifest = json.loads(run.path("manifest.json").read_text())
     release(run)
@@ -94,9 +95,9 @@ def test_a_cuda_run_without_nvidia_smi_records_no_driver_and_a_cpu_run_no_gpu_fi
         raise FileNotFoundError(command[0])
 
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    monkeypatch.setattr(run_folder.subprocess, "run", missing)
-    assert run_folder.gpu(torch.device("cuda")) == {"cuda_version": torch.version.cuda, "driver_version": None}
-    assert run_folder.gpu(torch.device("cpu")) == {}
+    monkeypatch.setattr(device_module.subprocess, "run", missing)
+    assert device_module.gpu_versions(torch.device("cuda")) == {"cuda_version": torch.version.cuda, "driver_version": None}
+    assert device_module.gpu_versions(torch.device("cpu")) == {}
 
 
 def test_a_manifest_names_the_machine_that_sets_the_last_digits(runs_root):
