@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
+from tqdm.std import tqdm as text_tqdm
 
 PROGRESS_ENV = "MNIST_HW_PROGRESS"
 _STATE: dict[str, Any] = {}  # what this process reported so far (one run per kernel)
@@ -81,6 +83,10 @@ def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) 
         with tqdm(total=total, desc=desc) as bar:
             yield _Reported(bar, resumed)
         return
+    if not widgets_render():  # a kernel whose widgets JupyterLab cannot show: the text bar, on stdout
+        with text_tqdm(total=total, desc=desc, file=sys.stdout) as bar:
+            yield _Reported(bar, resumed)
+        return
     from IPython.display import display
 
     bar = tqdm(total=total, desc=desc, display=False)
@@ -90,6 +96,14 @@ def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) 
     finally:
         bar.close()
         handle.update(widget_bundle(bar.container), raw=True)
+
+
+def widgets_render() -> bool:
+    """Whether a widget bar can be shown: ipywidgets 8 (JupyterLab 4's widget extension renders only its
+    widgets: ipywidgets 7's fail there with a script error), or Google Colab, whose own frontend shows ipywidgets 7."""
+    import ipywidgets
+
+    return int(ipywidgets.__version__.split(".")[0]) >= 8 or "google.colab" in sys.modules
 
 
 def widget_bundle(widget: Any) -> dict[str, Any]:
