@@ -15,8 +15,8 @@
 # make test-lowest: the test suite on the oldest versions pyproject.toml allows (uv's lowest-direct resolution) in
 #              .venv-lowest, made anew each time; needs uv and PyPI (another torch): not part of `make test` or CI
 # make test-colab: Google Colab's published versions (tests/colab/pip-freeze.gpu.txt) in .venv-colab from
-#              COLAB_PYTHON (a CPython 3.13), `pip install -e .[test]` into it (fails if it changes any of them),
-#              then the test suite and `grade` there; needs uv and PyPI: not part of `make test` or CI
+#              COLAB_PYTHON (a CPython 3.13), `pip install -e .` into it (fails if it changes any of them), then
+#              the test extra, the test suite and `grade` there; needs uv and PyPI: not part of `make test` or CI
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -121,6 +121,6 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pytest tests .pytest_cache/nbval
 
 test-colab:
-	python3 tests/colab/runtime.py $(COLAB_VENV) $(COLAB_PYTHON) $(UV)
+	$(PYTHON) tests/colab/runtime.py $(COLAB_VENV) $(COLAB_PYTHON) $(UV)
 	$(COLAB_VENV)/bin/python -m pytest tests .pytest_cache/nbval
 	$(COLAB_VENV)/bin/python -m mnist_hw grade
