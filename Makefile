@@ -12,6 +12,11 @@
 # make lock  : recompute requirements-lock.txt after a change to pyproject.toml's dependencies, keeping every other
 #              pin (LOCK_ARGS=--upgrade: newest of everything), then check that each pin has wheels for every
 #              supported platform and Python (needs uv, and PyPI: docs/install.md)
+# make test-lowest: the test suite on the oldest versions pyproject.toml allows (uv's lowest-direct resolution) in
+#              .venv-lowest, made anew each time; needs uv and PyPI (another torch): not part of `make test` or CI
+# make test-colab: Google Colab's published versions (tests/colab/pip-freeze.gpu.txt) in .venv-colab from
+#              COLAB_PYTHON (a CPython 3.13), `pip install -e .` into it (fails if it changes any of them), then
+#              the test extra, the test suite and `grade` there; needs uv and PyPI: not part of `make test` or CI
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,6 +24,9 @@ STAMP := $(VENV)/.installed
 LOCK := requirements-lock.txt
 TORCH_INDEX ?=
 UV ?= uv
+LOWEST_VENV ?= .venv-lowest
+COLAB_VENV ?= .venv-colab
+COLAB_PYTHON ?= python3.13
 
 # The versions torch 2.14.1 / torchvision 0.29.1 ship wheels for, less 3.10 (see pyproject.toml); plain Python 2
 # syntax on purpose, so that any Python can say it is the wrong one.
@@ -40,7 +48,7 @@ IDENTITY := import sys, platform; print(platform.python_implementation(), platfo
 CUDA_ONLY := ^(nvidia-|cuda-|triton==)
 export CHECK_PYTHON IDENTITY
 
-.PHONY: venv lock run test grade report bench lab
+.PHONY: venv lock run test grade report bench lab test-lowest test-colab
 # The stamp holds what .venv was installed from, written only once everything installed: the Python, the torch
 # index and the checksums of the lock and pyproject.toml. Same stamp: nothing to do. Another Python, another torch
 # index, or no stamp (a .venv left half-installed): .venv is made anew. Only the files changed: installed in place.
@@ -100,3 +108,19 @@ bench: venv
 
 lab: venv
 	$(PY) -m mnist_hw lab
+
+# The lowest versions of the direct dependencies (runtime and test extra) that pyproject.toml allows, for $(PYTHON).
+test-lowest:
+	@$(PYTHON) -c "$$CHECK_PYTHON"
+	rm -rf $(LOWEST_VENV)
+	$(UV) venv --seed -q --python $(PYTHON) $(LOWEST_VENV)
+	$(UV) pip compile pyproject.toml --extra test --resolution lowest-direct --python $(LOWEST_VENV)/bin/python \
+	  -q -o $(LOWEST_VENV)/requirements-lowest.txt
+	$(UV) pip install -q --python $(LOWEST_VENV)/bin/python -r $(LOWEST_VENV)/requirements-lowest.txt
+	$(UV) pip install -q --python $(LOWEST_VENV)/bin/python --no-deps -e .
+	$(LOWEST_VENV)/bin/python -m pytest tests .pytest_cache/nbval
+
+test-colab:
+	$(PYTHON) tests/colab/runtime.py $(COLAB_VENV) $(COLAB_PYTHON) $(UV)
+	$(COLAB_VENV)/bin/python -m pytest tests .pytest_cache/nbval
+	$(COLAB_VENV)/bin/python -m mnist_hw grade

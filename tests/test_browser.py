@@ -48,6 +48,7 @@ READ_CELLS = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].ma
             outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(
                 o => ({mime: o.dataset.mimeType || '', text: o.innerText})),
             bars: [...cell.querySelectorAll('.widget-hprogress .progress-bar')].map(b => b.style.width),
+            broken: cell.querySelectorAll('.jupyter-widgets-error-widget').length,
             images: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="image/png"] img')].map(
                 img => img.complete ? img.naturalWidth : -1)};
 })"""
@@ -73,6 +74,7 @@ def page_problems(cells: list[dict], nb) -> list[str]:
                 problems.append(f"cell {i}: stderr or error output: {shown!r}")
             problems += [f"cell {i}: unfinished bar in the text: {bar!r}" for bar in unfinished_bars(out["text"])]
         problems += [f"cell {i}: widget bar at {width}" for width in cell["bars"] if width != "100%"]
+        problems += [f"cell {i}: a widget that failed to render"] * cell["broken"]  # its script threw
         figures = sum("image/png" in out.get("data", {}) for out in source.get("outputs", []))
         if len(cell["images"]) != figures or not all(w > 0 for w in cell["images"]):
             problems.append(f"cell {i}: {figures} figure(s) in the file, rendered widths {cell['images']}")
@@ -174,6 +176,12 @@ def stopped_bar() -> nbformat.NotebookNode:
     return nb
 
 
+def ipywidgets_major() -> int:
+    from importlib.metadata import version
+
+    return int(version("ipywidgets").split(".")[0])
+
+
 def broken_record(nb):
     """A copy of `nb` with one of each defect the page check must report."""
     nb = finished_record(nb)
@@ -253,7 +261,10 @@ def check_page_check(lab):
                    "unfinished bar in the text: '40%|'", "unfinished bar in the text: '2/5 ['",
                    "1 figure(s) in the file, rendered widths [0]"):
         assert defect in untrusted and defect in trusted, f"{defect!r} not reported in:\n{untrusted}\n{trusted}"
-    for defect in ("widget bar at 0%", "Error displaying widget"):  # only a trusted notebook renders its widgets
+    # Only a trusted notebook renders its widgets. The stopped bar's saved state is the kernel's ipywidgets': 8
+    # renders at 0 %; 7's (Colab's, the floor's) fails to render in JupyterLab 4 (docs/install.md), reported too.
+    stopped = "widget bar at 0%" if ipywidgets_major() >= 8 else "a widget that failed to render"
+    for defect in (stopped, "Error displaying widget"):
         assert defect in trusted, f"{defect!r} not reported in:\n{trusted}"
     assert "unfinished bar in the text: '0/12 ['" in untrusted  # the widget's text fallback
 

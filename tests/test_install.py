@@ -187,3 +187,56 @@ def test_pytest_plugins_named_in_addopts_are_in_the_test_extra():
     plugins = {"pytest-xdist": r"(^|\s)(-n|--dist)\b", "nbval": r"--nbval"}
     needed = {name for name, flag in plugins.items() if re.search(flag, options)}
     assert needed <= set(declared("test")), f"addopts '{options}' needs {sorted(needed - set(declared('test')))}"
+
+
+# ---- Google Colab: its published runtime satisfies every range; the README's install cell runs only there -------
+
+def colab() -> dict[str, str]:
+    from tests.colab.runtime import colab_versions
+
+    return colab_versions()
+
+
+def test_colabs_published_versions_satisfy_every_runtime_range_it_has():
+    """tests/colab/pip-freeze.gpu.txt (Colab's GPU runtime, Python 3.13): `make test-colab` installs the package
+    there; this checks offline that no runtime range of pyproject.toml asks for another version than Colab's (the
+    test extra may: pytest>=9.0 is above Colab's 8.4.2, and only the tests need it)."""
+    versions = colab()
+    assert versions["torch"] == "2.11.0" and versions["ipython"] == "7.34.0", "local labels (+cu128) are dropped"
+    assert not any(name.startswith("nvidia-") for name in versions), "the CUDA libraries belong to Colab's torch build"
+    held = {name: req for name, req in declared().items() if name in versions}
+    assert {"torch", "numpy", "pandas", "ipython", "ipykernel", "ipywidgets", "jupyter-client"} <= set(held)
+    refused = [f"{req} (Colab: {versions[name]})" for name, req in sorted(held.items())
+               if not req.specifier.contains(versions[name], prereleases=True)]
+    assert not refused, "ranges that Colab's runtime does not satisfy: " + ", ".join(refused)
+
+
+def readme_colab_cell() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    cells = [block for block in blocks if "google.colab" in block]
+    assert len(cells) == 1, "the README has one Colab install cell"
+    return cells[0]
+
+
+@pytest.mark.parametrize("in_colab", [False, True])
+def test_the_readme_colab_cell_installs_only_inside_colab(monkeypatch, in_colab):
+    import subprocess
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append(command))
+    monkeypatch.setattr("builtins.input", lambda prompt="": calls.append(prompt) or "https://example.org/me/mnist_hw")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = list(sys.path)
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(readme_colab_cell(), "README.md (Colab cell)", "exec"), {})
+    if not in_colab:
+        assert calls == [] and sys.path == before
+        return
+    assert calls == ["git URL of your copy of this repository: ",
+                     ["git", "clone", "-q", "https://example.org/me/mnist_hw", "/content/mnist_hw"],
+                     [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/mnist_hw"]]
+    assert sys.path == ["/content/mnist_hw", *before]

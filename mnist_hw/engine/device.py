@@ -1,9 +1,13 @@
-"""Which device trains and why: the resolved name, the reason in words, and a clock that waits for queued GPU work.
+"""Which device trains and why: the resolved name, the reason in words, a CUDA run's versions, and a clock that
+waits for queued GPU work.
 
 `auto` is cuda when an NVIDIA GPU is there, else cpu. Apple's mps is used only when asked for by name: this code has
 never run on it, and the earlier report found the CPU faster than mps for these models (docs/devices.md).
 """
 from __future__ import annotations
+
+import subprocess
+from typing import Any
 
 import torch
 
@@ -50,3 +54,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def gpu_versions(device: torch.device) -> dict[str, Any]:
+    """What a CUDA run's numbers depend on besides the GPU (device_name): the CUDA that torch was built with and the
+    NVIDIA driver (nvidia-smi's answer; None where it cannot say). Nothing for other devices."""
+    if device.type != "cuda":
+        return {}
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    try:
+        driver = subprocess.run(["nvidia-smi", f"--id={index}", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        driver = None
+    return {"cuda_version": torch.version.cuda, "driver_version": driver}

@@ -28,7 +28,7 @@ import filelock
 import torch
 
 from .. import registry
-from ..engine.device import device_reason
+from ..engine.device import device_reason, gpu_versions
 from ..engine.repository import is_repo
 from .claim import NotARunFolder, claim, lock_folder
 from .files import REPO, shown, write_atomic
@@ -186,7 +186,7 @@ class Run:
         self.manifest: dict[str, Any] = {
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
-            "device": str(self.device), "device_name": device_name(self.device), **machine(),
+            "device": str(self.device), "device_name": device_name(self.device), **gpu_versions(self.device), **machine(),
             "platform": platform.platform(),
             "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
+from tqdm.std import tqdm as text_tqdm
 
 PROGRESS_ENV = "MNIST_HW_PROGRESS"
 _STATE: dict[str, Any] = {}  # what this process reported so far (one run per kernel)
@@ -81,12 +83,33 @@ def progress_bar(total: int, desc: str, enabled: bool = True, resumed: int = 0) 
         with tqdm(total=total, desc=desc) as bar:
             yield _Reported(bar, resumed)
         return
+    if not widgets_render():  # a kernel whose widgets JupyterLab cannot show: the text bar, on stdout
+        with text_tqdm(total=total, desc=desc, file=sys.stdout) as bar:
+            yield _Reported(bar, resumed)
+        return
     from IPython.display import display
 
     bar = tqdm(total=total, desc=desc, display=False)
-    handle = display(bar.container, display_id=True)
+    handle = display(widget_bundle(bar.container), raw=True, display_id=True)
     try:
         yield _Reported(bar, resumed)
     finally:
         bar.close()
-        handle.update(bar.container)
+        handle.update(widget_bundle(bar.container), raw=True)
+
+
+def widgets_render() -> bool:
+    """Whether a widget bar can be shown: ipywidgets 8 (JupyterLab 4's widget extension renders only its
+    widgets: ipywidgets 7's fail there with a script error), or Google Colab, whose own frontend shows ipywidgets 7."""
+    import ipywidgets
+
+    return int(ipywidgets.__version__.split(".")[0]) >= 8 or "google.colab" in sys.modules
+
+
+def widget_bundle(widget: Any) -> dict[str, Any]:
+    """The output that shows a widget: its view and, for a saved notebook, its text (a tqdm bar's text bar). Built
+    here because ipywidgets 7 (Google Colab's) displays itself through _ipython_display_, which ignores a display
+    id, so the end state would be a second output rather than the first one replaced; ipywidgets 8 builds the same."""
+    return {"text/plain": repr(widget),
+            "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                         "model_id": widget.model_id}}

@@ -133,12 +133,25 @@ def write_batch(tmp_path, text, name="batch.yaml"):
 @pytest.mark.parametrize("name,text,where", [
     ("batch.yaml", "- notebook: q1\n  epochs: [1\n- notebook: q2\n", "line 3, column 11: not valid YAML: while parsing "
                                                                        "a flow sequence (line 2, column 11)"),
-    ("batch.json", '[{"notebook": "q1", "epochs": 1,}]', "line 1, column 33: not valid JSON"),
 ])
 def test_a_batch_file_that_does_not_parse_is_named_with_line_and_column(tmp_path, monkeypatch, capsys, name, text, where):
     monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
     batch = write_batch(tmp_path, text, name)
     assert f"{batch}, {where}" in refused(capsys, "--batch", str(batch))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_json_batch_file_that_does_not_parse_is_named_with_the_line_and_column_of_the_fault(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """The column is where Python's json stops, which moved between versions (3.11: the '}' after a trailing comma;
+    3.13: the comma itself); either way it points into the fault on the right line."""
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    lines = ['[', '  {"notebook": "q1", "epochs": 1,}', ']']
+    batch = write_batch(tmp_path, "\n".join(lines), "batch.json")
+    found = re.search(rf"{re.escape(str(batch))}, line 2, column (\d+): not valid JSON: \S",
+                      refused(capsys, "--batch", str(batch)))
+    assert found, "no 'line 2, column N: not valid JSON: <reason>' naming the file"
+    assert lines[1][int(found[1]) - 1] in ",}", f"column {found[1]} of {lines[1]!r} is not the trailing comma"
     assert not (tmp_path / "runs").exists()
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mnist_hw.engine import device as device_module
 from mnist_hw.runs import folder as run_folder
 from mnist_hw.runs.store import RowStore
 from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_std
@@ -63,6 +64,40 @@ def test_the_printed_line_says_which_device_ran_and_why(tmp_path, monkeypatch):
     assert run.describe().endswith(" | device cpu (auto: no CUDA GPU; this Mac's mps is used only when asked for by name)")
     assert json.loads(run.path("manifest.json").read_text())["device_reason"].startswith("cpu (auto: no CUDA GPU")
     release(run)
+
+
+def test_a_cuda_run_records_the_gpu_cuda_and_driver_versions(tmp_path, monkeypatch):
+    """torch.cuda and nvidia-smi faked: this machine has no GPU (docs/devices.md: where CUDA really ran)."""
+    calls, real_run = [], subprocess.run
+
+    def nvidia_smi(command, **kwargs):  # git (the manifest's commit) still runs
+        if command[0] != "nvidia-smi":
+            return real_run(command, **kwargs)
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout="580.82.07\n", stderr="")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA T4")
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    monkeypatch.setattr(device_module.subprocess, "run", nvidia_smi)
+    run = run_folder.open_run("q1", {"device": "auto", "run_dir": str(tmp_path / "r")}, torch.device("cuda"))
+    manifest = json.loads(run.path("manifest.json").read_text())
+    release(run)
+    assert (manifest["device"], manifest["device_name"], manifest["device_reason"]) == (
+        "cuda", "NVIDIA T4", "cuda (auto: NVIDIA T4 found)")
+    assert (manifest["cuda_version"], manifest["driver_version"]) == ("12.8", "580.82.07")
+    assert calls and calls[-1][0] == "nvidia-smi" and "--id=0" in calls[-1]
+
+
+def test_a_cuda_run_without_nvidia_smi_records_no_driver_and_a_cpu_run_no_gpu_fields(tmp_path, monkeypatch):
+    def missing(command, **kwargs):
+        raise FileNotFoundError(command[0])
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(device_module.subprocess, "run", missing)
+    assert device_module.gpu_versions(torch.device("cuda")) == {"cuda_version": torch.version.cuda, "driver_version": None}
+    assert device_module.gpu_versions(torch.device("cpu")) == {}
 
 
 def test_a_manifest_names_the_machine_that_sets_the_last_digits(runs_root):
