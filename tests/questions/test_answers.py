@@ -1,4 +1,4 @@
-"""The notebooks' written answers (mnist_hw.answers) on small hand-made result tables: each sentence follows them."""
+"""The notebooks' written answers (mnist_hw.questions) on small hand-made result tables: each sentence follows them."""
 import itertools
 
 import numpy as np
