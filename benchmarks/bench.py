@@ -29,7 +29,7 @@ from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import Autoencoder, SimpleMLP, seeded
 from mnist_hw.runs.sweep import sweep_configs
 from mnist_hw.engine.optim import Adam
-from mnist_hw.engine.train import FitOptions, TrainConfig, fit
+from mnist_hw.engine.train import TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
@@ -112,9 +112,9 @@ def scaling(device, root, steps_budget: int) -> None:
     for count in (1, 4, 16, 48, 96, 240):
         steps = max(2, min(steps_per_epoch, steps_budget // count))
         stack = MLPStack([seeded(i, SimpleMLP, 784, 128, 10) for i in range(count)], device)
-        fit(stack, train.subset(torch.arange(2 * batch, device=device)), FitOptions(epochs=1, batch_size=batch))  # warm-up
+        fit(stack, train.subset(torch.arange(2 * batch, device=device)), TrainConfig(epochs=1, batch_size=batch))  # warm-up
         part = train.subset(torch.arange(steps * batch, device=device))
-        seconds = fit(stack, part, FitOptions(epochs=1, batch_size=batch)).seconds * steps_per_epoch / steps
+        seconds = fit(stack, part, TrainConfig(epochs=1, batch_size=batch)).seconds * steps_per_epoch / steps
         per_model[count] = seconds / count * 1e3
         print(f"{count:>8}{steps:>13}{seconds:>10.2f}{per_model[count]:>10.1f}")
     best = min(per_model.values())
@@ -167,12 +167,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         print(f"{case:<30}{classic:>16.2f}{ours:>18.3f}{classic / ours:>9.1f}x{flops / ours / 1e9:>9.1f}"
               f"{flops / ours / 1e9 / peak:>9.1%}")
 
-    def ours_epoch(stack, train, loss=CrossEntropy(), **kw):
-        """Seconds for one epoch of the stack (one Split, or one per stream)."""
+    def ours_epoch(stack, train, loss=CrossEntropy(), seeds=None, **kw):
+        """Seconds for one epoch of the stack (one Split, or one per stream shuffled by seeds)."""
         first = train if isinstance(train, Split) else train[0]
         keep = torch.arange(min(len(first), 64 * kw["batch_size"]), device=device)
         part = (first.subset(keep) if isinstance(train, Split) else [t.subset(keep) for t in train]) if args.dry_run else train
-        return fit(stack, part, FitOptions(epochs=1, **kw), loss=loss).seconds * len(first) / len(keep if args.dry_run else first)
+        return fit(stack, part, TrainConfig(epochs=1, **kw), loss=loss, seeds=seeds).seconds * len(first) / len(keep if args.dry_run else first)
 
     # The overhead-bound Q1 cases are short and suffer most from other processes: each side is timed
     # `repeats` times, alternately, and the fastest epoch of each is reported.
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         report(f"Q1 0-vs-1, batch {b}", classic[b], best_of(lambda: ours_epoch(stack, q1.train, batch_size=b)),
                stack_flops(stack, len(q1.train)))
     stack = MLPStack([seeded(s, SimpleMLP, 784, 16, 2) for s in seeds], device, streams=len(seeds))
-    ours = best_of(lambda: ours_epoch(stack, trains, batch_size=2, seed=list(seeds)))
+    ours = best_of(lambda: ours_epoch(stack, trains, batch_size=2, seeds=list(seeds)))
     report("Q1 b2, 3 seeds as streams", classic[2], ours / len(seeds), stack_flops(stack, len(q1.train)) / len(seeds))
     print(f"{'':<30}(per model: the 3-stream stack's epoch / 3; classic: one model at batch 2, as above)")
 

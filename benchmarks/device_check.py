@@ -17,7 +17,7 @@ from mnist_hw.engine.activations import ACTIVATIONS
 from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import SimpleMLP, seeded
 from mnist_hw.runs.sweep import sweep_configs
-from mnist_hw.engine.train import FitOptions, TrainConfig, fit
+from mnist_hw.engine.train import TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
 
 Q2_GRID = [(h, a) for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
@@ -50,7 +50,7 @@ def epoch_seconds(device: torch.device, splits, models, batch_size: int, streams
         train = [splits.train] * streams
         synchronize(device)
         start = time.perf_counter()
-        fit(stack, train, FitOptions(epochs=1, batch_size=batch_size, seed=list(range(streams))))
+        fit(stack, train, TrainConfig(epochs=1, batch_size=batch_size), seeds=list(range(streams)))
         synchronize(device)
         best = min(best, time.perf_counter() - start)
     return best

@@ -17,7 +17,7 @@ import torch
 from mnist_hw.engine.data import Split, load_splits
 from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import SimpleMLP, seeded
-from mnist_hw.engine.train import FitOptions, fit, predict
+from mnist_hw.engine.train import TrainConfig, fit, predict
 
 COMPANIONS = [(4, "sigmoid"), (32, "relu"), (64, "sigmoid")]  # other grid models sharing the stack
 
@@ -29,7 +29,7 @@ def train(dtype: torch.dtype, stacked: bool, threads: int, splits, steps_data, e
     if stacked:
         models += [seeded(0, SimpleMLP, 784, h, 10, a) for h, a in COMPANIONS]
     stack = MLPStack([m.to(dtype) for m in models])
-    fit(stack, Split(steps_data.x.to(dtype), steps_data.y), FitOptions(epochs=epochs, batch_size=64, optimizer="adam", lr=1e-3, schedule="cosine", seed=0))
+    fit(stack, Split(steps_data.x.to(dtype), steps_data.y), TrainConfig(epochs=epochs, batch_size=64, optimizer="adam", lr=1e-3, schedule="cosine", seed=0))
     model = stack.to_models()[0]
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     return weights, predict(stack, splits.test.x.to(dtype))[:, 0].argmax(-1)

@@ -71,7 +71,7 @@ def train_ensemble(data: Imbalanced, cfg: TrainConfig, share: float, size: int) 
     grown = augmented_split(data, cfg.seed, share)
     inits = [cfg.seed] + [int(torch.randint(2**62, (1,), generator=generator(cfg.seed, f"ensemble-{j}"))) for j in range(1, size)]
     stack = MLPStack([seeded(s, SimpleMLP, 784, cfg.hidden, 2, cfg.activation) for s in inits], grown.x.device)
-    fit(stack, grown, cfg.options)
+    fit(stack, grown, cfg)
     return lambda x: margin(predict(stack, x)).mean(1, keepdim=True)
 
 

@@ -78,7 +78,7 @@ pd.DataFrame({"images": splits.sizes(),
 #
 # One hidden layer, two output logits, softmax cross-entropy; the same configuration for every batch size. The
 # models of one batch size (one per seed) train together in one lockstep stack, each on its own seed's data and
-# minibatch stream (see `mnist_hw.engine.models.MLPStack`); the time reported for them is that stack's wall time,
+# minibatch stream (see `mnist_hw.engine.stack.MLPStack`); the time reported for them is that stack's wall time,
 # shared by its models (`models_in_step`).
 
 # %%

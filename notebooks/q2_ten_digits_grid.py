@@ -38,7 +38,7 @@ from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_s
 from mnist_hw.runs.folder import open_run
 from mnist_hw.engine.lockstep import train_group
 from mnist_hw.runs.sweep import resolve_workers, sweep_configs
-from mnist_hw.engine.train import CONFIG_KEY, FitOptions, TrainConfig, fit
+from mnist_hw.engine.train import CONFIG_KEY, TrainConfig, fit
 from mnist_hw.engine.device import resolve_device
 
 guard = ParameterGuard(globals())
@@ -110,7 +110,7 @@ alone = [seeded(seed, SimpleMLP, 784, 32, 10, a).to(dev) for a in ("sigmoid", "r
 stack = MLPStack([seeded(seed, SimpleMLP, 784, 32, 10, a) for a in ("sigmoid", "relu")], dev)
 for model in alone:
     classic.train(model, check, **setting)
-fit(stack, check, FitOptions(**setting))
+fit(stack, check, TrainConfig(**setting))
 errors = {f"{a} {name}": classic.relative_error(p_engine, p_loop)
           for a, engine, loop in zip(("sigmoid", "relu"), stack.to_models(), alone)
           for (name, p_engine), p_loop in zip(engine.named_parameters(), loop.parameters())}

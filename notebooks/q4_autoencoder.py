@@ -89,7 +89,7 @@ pd.DataFrame({"images": splits.sizes(),
 # ## Model and training details
 #
 # The model prints like the earlier report's `RegressionMLP` (called `Autoencoder` in the package). Training uses the package's `MLPStack`, whose
-# hand-derived backward pass is checked against autograd in `tests/test_models.py`.
+# hand-derived backward pass is checked against autograd in `tests/engine/test_stack.py`.
 
 # %%
 model = seeded(seed, Autoencoder, hidden, activation, None if output_activation == "none" else output_activation)
@@ -108,7 +108,7 @@ pd.Series({"architecture": f"784-{hidden}-784", "hidden activation": activation,
 # %%
 stack = MLPStack([model], dev)
 with run.phase("train"):
-    history = fit(stack, Split(splits.train.x, splits.train.x), config.options, loss=MSE(), val=Split(splits.val.x, splits.val.x))
+    history = fit(stack, Split(splits.train.x, splits.train.x), config, loss=MSE(), val=Split(splits.val.x, splits.val.x))
 diverged = bool(history.diverged[0])  # a non-finite loss stopped the model: no MSE, no analysis of its numbers
 curves = history.curves.drop(columns="model")
 run.save_table(curves, "curves", index=False)

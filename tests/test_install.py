@@ -1,9 +1,13 @@
 """What an install gets: pyproject.toml declares every third-party module the code imports, and requirements-lock.txt
-pins every declared dependency (runtime and extras) at a version the declaration allows. Offline: reads files only.
-After changing pyproject.toml's dependencies, `make lock` (docs/install.md) brings the lock up to date."""
+pins every declared dependency (runtime and extras) at a version the declaration allows; the README's install routes
+leave a clone's `git status` clean. Offline: reads files, and installs the package alone (no dependencies, no build
+isolation) into scratch folders. After changing pyproject.toml's dependencies, `make lock` (docs/install.md) brings
+the lock up to date."""
 import ast
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -240,3 +244,35 @@ def test_the_readme_colab_cell_installs_only_inside_colab(monkeypatch, in_colab)
                      ["git", "clone", "-q", "https://example.org/me/mnist_hw", "/content/mnist_hw"],
                      [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/mnist_hw"]]
     assert sys.path == ["/content/mnist_hw", *before]
+
+
+def package_clone(tmp_path: Path) -> Path:
+    """A git clone of what pip builds from: the tracked package, pyproject.toml, README.md and .gitignore as they
+    are in this working tree, committed."""
+    clone = tmp_path / "clone"
+    tracked = subprocess.run(["git", "ls-files", "-z", "pyproject.toml", "README.md", ".gitignore", "mnist_hw"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, clone / name)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "clone"]):
+        subprocess.run(git + command, cwd=clone, check=True)
+    return clone
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_readme_install_routes_leave_a_clone_clean(tmp_path):
+    """`pip install .` and `pip install -e .` (README, docs/install.md) build in the clone: build/ and
+    mnist_hw.egg-info/ are left there and must be ignored, or every scan of the tree sees a second package."""
+    pytest.importorskip("setuptools", reason="installing without build isolation needs setuptools in this environment")
+    clone = package_clone(tmp_path)
+    for route in (["."], ["-e", "."]):
+        target = tmp_path / f"site{len(route)}"
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--target", str(target), *route], cwd=clone, check=True, capture_output=True)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
+                                capture_output=True, text=True, check=True).stdout
+        assert status == "", f"pip install {' '.join(route)} left in the clone:\n{status}"
+    assert (clone / "build").is_dir(), "pip built elsewhere: the check above saw nothing"
+

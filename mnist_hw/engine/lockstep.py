@@ -49,8 +49,7 @@ def _train_stack(per_seed: list[list[TrainConfig]], data: list[Splits], out_feat
     device, in_features = data[0].train.x.device, data[0].train.x.shape[1]
     models = [seeded(c.seed, SimpleMLP, in_features, c.hidden, out_features, c.activation) for c in configs]
     stack = MLPStack(models, device, streams=len(per_seed))
-    options = dataclasses.replace(configs[0].options, seed=[s[0].seed for s in per_seed])
-    history = fit(stack, [d.train for d in data], options,
+    history = fit(stack, [d.train for d in data], configs[0], seeds=[s[0].seed for s in per_seed],
                   val=[d.val for d in data] if val_curves else None)  # per-epoch validation: only for curves
     rows = pd.DataFrame([dataclasses.asdict(c) for c in configs])
     rows["models_in_step"] = len(configs)

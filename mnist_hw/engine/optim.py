@@ -14,7 +14,7 @@ from .rules import Choice
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
 OPTIMIZER, SCHEDULE = Choice(OPTIMIZERS), Choice(SCHEDULES)
-# Device types where the fused Adam kernel has run against torch.optim.Adam: cpu (tests/engine/test_train.py), cuda
+# Device types where the fused Adam kernel has run against torch.optim.Adam: cpu (tests/engine/test_optim.py), cuda
 # (benchmarks/device_check.py on an H100, docs/devices.md). Not mps: no Mac has run this code.
 FUSED_RUN = ("cpu", "cuda")
 

@@ -169,7 +169,8 @@ class Rules:
         """Check every parameter (those the notebook does not declare are skipped)."""
         unruled = sorted(set(params) - set(self.fields))
         if unruled:
-            raise TypeError(f"no rule for parameter(s) {unruled}: add them to the table in mnist_hw.questions.params")
+            raise TypeError(f"no rule for parameter(s) {unruled}: add them to the rules() of the notebook's question "
+                            "module in mnist_hw.questions")
         for name, rule in self.fields.items():
             if name in params:
                 rule.check(name, params[name])

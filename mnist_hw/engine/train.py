@@ -1,4 +1,4 @@
-"""The training settings, the timed training loop over minibatch streams (`fit`), and evaluation."""
+"""The training configuration (`TrainConfig`), the timed training loop over minibatch streams (`fit`), and evaluation."""
 from __future__ import annotations
 
 import math
@@ -23,31 +23,10 @@ from .rules import HIDDEN, LR, POSITIVE, SEED
 
 
 @dataclass(frozen=True)
-class FitOptions:
-    """How `fit` trains: passes, minibatch size, optimizer, learning rate and its schedule, and the shuffling seed
-    (one for every stream, or one per stream); invalid values raise at construction."""
-
-    epochs: int = 5
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    schedule: str = "constant"
-    seed: int | tuple[int, ...] = 0
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            POSITIVE.check(name, getattr(self, name))
-        OPTIMIZER.check("optimizer", self.optimizer)
-        LR.check("lr", self.lr)
-        SCHEDULE.check("schedule", self.schedule)
-        if isinstance(self.seed, list):
-            object.__setattr__(self, "seed", tuple(self.seed))  # frozen: a list would stay mutable
-
-
-@dataclass(frozen=True)
 class TrainConfig:
-    """One model and how to train it: its hidden layer (hidden, activation), the `options` of fit, and the seed of
-    its initialisation and shuffling. The fields, in this order, identify a result row (CONFIG_KEY)."""
+    """One model and how to train it: its hidden layer (hidden, activation), the settings `fit` reads (epochs,
+    batch_size, optimizer, lr, schedule) and the seed of its initialisation and shuffling; invalid values raise at
+    construction. The fields, in this order, identify a result row (CONFIG_KEY)."""
 
     hidden: int = 16
     activation: str = "relu"
@@ -61,13 +40,12 @@ class TrainConfig:
     def __post_init__(self):
         HIDDEN.check("hidden", self.hidden)
         SEED.check("seed", self.seed)
-        _ = self.options  # building the FitOptions checks the training settings
+        for name in ("epochs", "batch_size"):
+            POSITIVE.check(name, getattr(self, name))
+        OPTIMIZER.check("optimizer", self.optimizer)
+        LR.check("lr", self.lr)
+        SCHEDULE.check("schedule", self.schedule)
         ACTIVATION.check("activation", self.activation)
-
-    @property
-    def options(self) -> FitOptions:
-        """The settings fit takes (everything but the architecture)."""
-        return FitOptions(self.epochs, self.batch_size, self.optimizer, self.lr, self.schedule, self.seed)
 
 
 CONFIG_KEY = [f.name for f in fields(TrainConfig)]  # the columns that identify a configuration's result row
@@ -169,7 +147,7 @@ class MinibatchStreams:
                  sample_weights: Tensor | Sequence[Tensor] | None = None):
         S = stack.streams
         trains = _per_stream_splits(train, S, "train")
-        self.gens = [generator(s, "shuffle") for s in _per_stream(seed, S, "seed", numbers.Integral, "an int")]
+        self.gens = [generator(s, "shuffle") for s in _per_stream(seed, S, "seeds", numbers.Integral, "an int")]
         self.weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")
         self.n, self.batch_size, self.device = len(trains[0]), batch_size, stack.device
         self.table = Split(torch.cat([t.x for t in trains]), torch.cat([t.y for t in trains])) if S > 1 else trains[0]
@@ -184,19 +162,21 @@ class MinibatchStreams:
         yield from _stream_batches(self.table, order.to(self.device).add_(self.offsets), self.batch_size)
 
 
-def fit(stack: MLPStack, train: Split | Sequence[Split], options: FitOptions, *,
+def fit(stack: MLPStack, train: Split | Sequence[Split], config: TrainConfig, *,
         loss: Callable[[Tensor, Tensor], LossGrad] = CrossEntropy(), val: Split | Sequence[Split] | None = None,
-        sample_weights: Tensor | Sequence[Tensor] | None = None) -> History:
-    """Train the stack on its minibatch streams (see MinibatchStreams); evaluate on `val` (one Split or one per stream) after
-    every epoch. A model whose training loss is not finite at the end of an epoch is marked diverged; when all
-    have diverged, training stops early. Returns the timed history."""
-    batches = MinibatchStreams(stack, train, options.seed, options.batch_size, sample_weights)
+        sample_weights: Tensor | Sequence[Tensor] | None = None, seeds: Sequence[int] | None = None) -> History:
+    """Train the stack as config says (its architecture is the stack's; fit reads epochs, batch_size, optimizer,
+    lr, schedule and seed) on its minibatch streams (see MinibatchStreams), stream s shuffled by seeds[s] (default:
+    config.seed for every stream); evaluate on `val` (one Split or one per stream) after every epoch. A model whose
+    training loss is not finite at the end of an epoch is marked diverged; when all have diverged, training stops
+    early. Returns the timed history."""
+    batches = MinibatchStreams(stack, train, config.seed if seeds is None else seeds, config.batch_size, sample_weights)
     # joined once: every epoch's evaluation reads the same validation data
     vals = _join_streams(_per_stream_splits(val, stack.streams, "val")) if val is not None and len(val) else None
-    opt, device = make_optimizer(options.optimizer, stack, options.lr), stack.device
-    seconds, rows, step, total_steps = 0.0, [], 0, options.epochs * batches.steps_per_epoch
+    opt, device = make_optimizer(config.optimizer, stack, config.lr), stack.device
+    seconds, rows, step, total_steps = 0.0, [], 0, config.epochs * batches.steps_per_epoch
     diverged = np.zeros(len(stack), dtype=bool)
-    for epoch in range(1, options.epochs + 1):
+    for epoch in range(1, config.epochs + 1):
         synchronize(device)
         start = time.perf_counter()
         total = torch.zeros(len(stack), device=device, dtype=stack.params.dtype)
@@ -204,7 +184,7 @@ def fit(stack: MLPStack, train: Split | Sequence[Split], options: FitOptions, *,
             out, cache = stack.forward(xb)
             losses, dout = _stream_losses(loss, out, yb, stack.streams)
             stack.backward(xb, cache, dout)
-            opt.lr = learning_rate(options.lr, options.schedule, step / total_steps)
+            opt.lr = learning_rate(config.lr, config.schedule, step / total_steps)
             opt.step()
             step += 1
             total.add_(losses, alpha=xb.shape[1])

@@ -6,7 +6,7 @@ from mnist_hw.engine.activations import ACTIVATION
 from mnist_hw.engine.models import SimpleMLP
 from mnist_hw.engine.optim import OPTIMIZER
 from mnist_hw.engine.rules import HIDDEN, LR, MAX_SEED, SEED, Choice, Each, Flag, Folder, Int, Number, Text
-from mnist_hw.engine.train import FitOptions, TrainConfig
+from mnist_hw.engine.train import TrainConfig
 
 
 @pytest.mark.parametrize("rule,value,message", [
@@ -44,8 +44,8 @@ def test_rules_accept_their_boundaries():
     (lambda: SimpleMLP(784, 0, 10), HIDDEN, "hidden", 0),
     (lambda: TrainConfig(hidden=20_000), HIDDEN, "hidden", 20_000),
     (lambda: TrainConfig(seed=-1), SEED, "seed", -1),
-    (lambda: FitOptions(lr=0.0), LR, "lr", 0.0),
-    (lambda: FitOptions(optimizer="rmsprop"), OPTIMIZER, "optimizer", "rmsprop"),
+    (lambda: TrainConfig(lr=0.0), LR, "lr", 0.0),
+    (lambda: TrainConfig(optimizer="rmsprop"), OPTIMIZER, "optimizer", "rmsprop"),
     (lambda: SimpleMLP(784, 8, 10, activation="gelu"), ACTIVATION, "activation", "gelu"),
 ])
 def test_the_engine_checks_its_parameters_with_the_rule_the_notebooks_use(build, rule, name, value):

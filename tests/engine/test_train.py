@@ -1,5 +1,5 @@
-"""The engine's training: settings, optimizers against torch, fit against plain PyTorch, lockstep stacks and
-streams equal to training alone, divergence, evaluation and the textbook loop's error measure."""
+"""The engine's training (mnist_hw.engine.train): the configuration's checks, fit against plain PyTorch, streams
+equal to training alone, divergence, prediction and evaluation."""
 import pytest
 import torch
 
@@ -7,9 +7,7 @@ from mnist_hw.engine import classic
 from mnist_hw.engine.data import Split
 from mnist_hw.engine.stack import MLPStack
 from mnist_hw.engine.models import SimpleMLP, seeded
-from mnist_hw.engine.lockstep import train_group
-from mnist_hw.engine.optim import Adam, make_optimizer
-from mnist_hw.engine.train import FitOptions, TrainConfig, evaluate, fit, predict
+from mnist_hw.engine.train import TrainConfig, evaluate, fit, predict
 
 
 @pytest.mark.parametrize("field,value", [("batch_size", 0), ("batch_size", -4), ("epochs", 0), ("hidden", 2.5),
@@ -19,55 +17,16 @@ def test_config_rejects_bad_values(field, value):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize("name,cls,direct", [("adam", torch.optim.Adam, True), ("adam", torch.optim.Adam, False),
-                                             ("sgd", torch.optim.SGD, None)])
-def test_optimizers_match_torch(name, cls, direct):
-    torch.manual_seed(0)
-    stack = MLPStack([SimpleMLP(5, 3, 2)])
-    ref = stack.params.clone().requires_grad_()
-    ours = make_optimizer(name, stack, 0.01) if direct is None else Adam(stack.params, stack.grad, 0.01, direct=direct)
-    theirs = cls([ref], lr=0.01, foreach=False)
-    for step in range(5):
-        ours.lr = theirs.param_groups[0]["lr"] = 0.01 / (step + 1)  # a schedule changes lr between steps
-        g = torch.randn_like(ref)
-        stack.grad.copy_(g)
-        ref.grad = g.clone()
-        ours.step()
-        theirs.step()
-    torch.testing.assert_close(stack.params, ref.detach())
-
-
 def test_fit_matches_plain_pytorch_training(blobs):
     train = Split(*blobs)
     model = seeded(3, SimpleMLP, 20, 6, 3, "sigmoid")
     stack = MLPStack([model])
-    fit(stack, train, FitOptions(epochs=3, batch_size=16, lr=0.01, seed=3))
+    fit(stack, train, TrainConfig(epochs=3, batch_size=16, lr=0.01, seed=3))
     classic.train(model, train, epochs=3, batch_size=16, lr=0.01, seed=3)  # torch.optim.Adam + autograd, same batches
     torch.testing.assert_close(stack.to_models()[0].fc1.weight, model.fc1.weight, rtol=1e-5, atol=1e-6)
 
 
-def trained_alone(config, split, dtype=torch.float32):
-    model = seeded(config.seed, SimpleMLP, 20, config.hidden, 3, config.activation).to(dtype)
-    stack = MLPStack([model])
-    fit(stack, split, config.options)
-    return stack.to_models()[0]
-
-
-def test_lockstep_equals_training_alone(splits):
-    configs = [TrainConfig(hidden=h, activation=a, epochs=2, batch_size=8, lr=0.01, seed=1)
-               for h, a in [(4, "relu"), (9, "sigmoid"), (6, "tanh"), (4, "relu")]]
-    together, _ = train_group(configs, splits, 3)
-    stack = MLPStack([seeded(1, SimpleMLP, 20, c.hidden, 3, c.activation) for c in configs])
-    fit(stack, splits.train, FitOptions(epochs=2, batch_size=8, lr=0.01, seed=1))
-    for c, lock in zip(configs, stack.to_models()):
-        for p, q in zip(lock.parameters(), trained_alone(c, splits.train).parameters()):
-            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
-    alone_rows = [train_group([c], splits, 3)[0] for c in configs]
-    for i, rows in enumerate(alone_rows):
-        assert rows["test_acc"][0] == pytest.approx(together["test_acc"][i])
-
-
-def test_streams_equal_training_alone_in_float64(splits):
+def test_streams_equal_training_alone_in_float64(splits, trained_alone):
     """Two seeds as two streams, each on its own data: each stream ends bitwise where its single-stream stack
     ends, and every model within float64 rounding of where it would end alone."""
     x, y = splits.train.x.double(), splits.train.y
@@ -78,7 +37,7 @@ def test_streams_equal_training_alone_in_float64(splits):
     def trained(streams):
         models = [seeded(c.seed, SimpleMLP, 20, c.hidden, 3, c.activation).double() for cs in streams for c in cs]
         stack = MLPStack(models, streams=len(streams))
-        fit(stack, [data[c[0].seed - 1] for c in streams], FitOptions(epochs=2, batch_size=8, lr=0.01, seed=[c[0].seed for c in streams]))
+        fit(stack, [data[c[0].seed - 1] for c in streams], TrainConfig(epochs=2, batch_size=8, lr=0.01), seeds=[c[0].seed for c in streams])
         return stack.to_models()
 
     both = trained(configs)
@@ -90,23 +49,12 @@ def test_streams_equal_training_alone_in_float64(splits):
                 torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-14)
 
 
-def test_seeds_train_as_streams_of_one_stack(splits):
-    configs = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2) for h in (4, 6)]
-    configs.append(TrainConfig(hidden=5, epochs=1, batch_size=8, seed=3))  # another architecture list: own stack
-    rows, curves = train_group(configs, lambda seed: splits, 3)
-    assert list(rows.seed) == [c.seed for c in configs] and list(rows.models_in_step) == [6] * 6 + [1]
-    for c, acc in zip(configs, rows.val_acc):
-        alone = MLPStack([trained_alone(c, splits.train)])
-        assert acc == pytest.approx(evaluate(alone, splits.val)["accuracy"][0].item() * 100)
-    assert len(curves) == len(configs)
-
-
 def test_diverged_models_are_marked_and_get_no_accuracy(splits):
     models = [seeded(i, SimpleMLP, 20, 4, 3) for i in range(3)]
     with torch.no_grad():
         models[1].fc1.weight[0, 0] = float("inf")
     stack = MLPStack(models)
-    history = fit(stack, splits.train, FitOptions(epochs=2, batch_size=16), val=splits.val)
+    history = fit(stack, splits.train, TrainConfig(epochs=2, batch_size=16), val=splits.val)
     assert history.diverged.tolist() == [False, True, False] and history.curves.epoch.max() == 2
     accuracy = evaluate(stack, splits.val)["accuracy"]
     assert accuracy[1].isnan() and accuracy[[0, 2]].isfinite().all()
@@ -115,18 +63,18 @@ def test_diverged_models_are_marked_and_get_no_accuracy(splits):
 
 def test_fit_stops_when_every_model_diverged(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)])
-    history = fit(stack, splits.train, FitOptions(epochs=5, batch_size=16, optimizer="sgd", lr=1e30))
+    history = fit(stack, splits.train, TrainConfig(epochs=5, batch_size=16, optimizer="sgd", lr=1e30))
     assert history.diverged.all() and history.curves.epoch.max() < 5
 
 
 def test_fit_rejects_mismatched_streams(splits):
     stack = MLPStack([seeded(0, SimpleMLP, 20, 4, 3)] * 2, streams=2)
-    with pytest.raises(ValueError, match="seed must be an int or a list of 2"):
-        fit(stack, splits.train, FitOptions(epochs=1, batch_size=8, seed=[0, 1, 2]))
+    with pytest.raises(ValueError, match="seeds must be an int or a list of 2"):
+        fit(stack, splits.train, TrainConfig(epochs=1, batch_size=8), seeds=[0, 1, 2])
     with pytest.raises(ValueError, match="train must be one Split or a list of 2"):
-        fit(stack, [splits.train] * 3, FitOptions(epochs=1, batch_size=8))
+        fit(stack, [splits.train] * 3, TrainConfig(epochs=1, batch_size=8))
     with pytest.raises(ValueError, match="equal lengths"):
-        fit(stack, [splits.train, splits.val], FitOptions(epochs=1, batch_size=8))
+        fit(stack, [splits.train, splits.val], TrainConfig(epochs=1, batch_size=8))
 
 
 def test_fit_is_reproducible_and_learns(blobs):
@@ -134,7 +82,7 @@ def test_fit_is_reproducible_and_learns(blobs):
     runs = []
     for _ in range(2):
         stack = MLPStack([seeded(0, SimpleMLP, 20, 8, 3)])
-        history = fit(stack, train, FitOptions(epochs=5, batch_size=16, lr=0.01, seed=0), val=train)
+        history = fit(stack, train, TrainConfig(epochs=5, batch_size=16, lr=0.01, seed=0), val=train)
         runs.append(stack.params.clone())
     assert torch.equal(*runs)
     assert evaluate(stack, train)["accuracy"][0] > 0.95
@@ -154,10 +102,3 @@ def test_predict_and_evaluate_per_stream(splits):
     flipped = Split(splits.val.x.flip(0), splits.val.y.flip(0))
     accuracy = evaluate(stack, [splits.val, flipped])["accuracy"]
     torch.testing.assert_close(accuracy, evaluate(stack, splits.val)["accuracy"])  # same points, other order
-
-
-def test_relative_error_is_the_largest_difference_over_the_tensors_scale():
-    a, b = torch.tensor([1.0, 1e-6]), torch.tensor([1.0, 2e-6])
-    assert classic.relative_error(a, b) == pytest.approx(1e-6 / 2.0)  # scale-relative: tiny
-    # cs231n's element-wise ratio of the same tensors is 1/3, set by the near-zero element alone
-    assert ((a - b).abs() / (a.abs() + b.abs())).max().item() == pytest.approx(1 / 3)

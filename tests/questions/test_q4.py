@@ -1,4 +1,6 @@
-"""Q4: the autoencoder model, the PCA baseline, the per-digit picks and the notebook's smoke run."""
+"""Q4 (mnist_hw.questions.q4): the autoencoder model, the PCA baseline, the per-digit picks, the written findings on
+small hand-made tables and the notebook's smoke run."""
+import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
@@ -7,6 +9,7 @@ import torch
 from mnist_hw.engine.data import generator, pick_per_class
 from mnist_hw.engine.models import PCA, Autoencoder, seeded
 from mnist_hw.engine.stack import MLPStack
+from mnist_hw.questions import q4
 
 
 @pytest.mark.parametrize("activation,output_activation", [("relu", "sigmoid"), ("tanh", None), ("sigmoid", "tanh")])
@@ -81,3 +84,17 @@ def test_q4_bad_output_activation_fails_before_training(run_notebook, tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match=r"output_activation: 'softmax' is not allowed; choose from"):
         run_notebook("q4_autoencoder.ipynb", output_activation="softmax")
     assert not (tmp_path / "run" / "results.csv").exists()
+
+
+def test_q4_findings_follow_the_tables():
+    mse = pd.DataFrame({"autoencoder": [0.005, 0.0051, 0.0052], "PCA-50": [0.011, 0.0112, 0.0115]},
+                       index=["train", "val", "test"])
+    curves = pd.DataFrame({"epoch": range(1, 7), "train_loss": np.linspace(0.02, 0.005, 6), "val_loss": [0.02, 0.01, 0.008, 0.0075, 0.0073, 0.0072]})
+    per_digit = pd.DataFrame({"autoencoder": [0.003, 0.009], "PCA-50": [0.002, 0.02]})
+    text = q4.findings(mse, curves, per_digit, 50, dead_units=3)
+    assert "Autoencoder 0.00520, PCA-50 0.01150" in text and "45% of the best linear 50-d code's (better than PCA)" in text
+    assert "fell 28.0% over the last 4 epochs (still improving" in text
+    assert "Hardest to reconstruct: 1" in text and "beats PCA-50 on 1 of 2 digits" in text and "3 of 50 hidden ReLU" in text
+    assert "One epoch only" in q4.findings(mse, curves.head(1), per_digit, 50)
+    diverged = curves.assign(train_loss=[0.1, np.inf, np.nan, np.nan, np.nan, np.nan])
+    assert "non-finite in epoch 2 (sgd, learning rate 1e+04)" in q4.diverged(diverged, mse, 50, "sgd, learning rate 1e+04")

@@ -1,4 +1,5 @@
-"""Run folders, the row store and resume: rows belong to their parameters, are stored once, and survive."""
+"""Run folders (mnist_hw.runs.folder): one per parameters and device, a manifest, one process at a time, files replaced
+whole, and the code version that keys their rows."""
 import json
 import os
 import re
@@ -12,8 +13,6 @@ import torch
 
 from mnist_hw.engine import device as device_module
 from mnist_hw.runs import folder as run_folder
-from mnist_hw.runs.store import RowStore
-from mnist_hw.questions.tables import best_by_validation, highlight_best, mean_std
 
 
 def release(run: run_folder.Run) -> None:
@@ -133,47 +132,6 @@ def test_reopening_in_the_same_process_is_allowed(tmp_path):
     first = run_folder.open_run("q1", params, torch.device("cpu"))
     assert run_folder.open_run("q1", params, torch.device("cpu")).dir == first.dir  # a Lab user rerunning the cells
     release(first)
-
-
-def store(tmp_path, code="c1"):
-    return RowStore(tmp_path / "rows.csv", ["method", "lr"], {"code_version": code, "device": "cpu"})
-
-
-def test_row_store_resumes_by_identity_and_never_doubles(tmp_path):
-    s = store(tmp_path)
-    s.append(pd.DataFrame({"method": ["a", "b"], "lr": [1e-3, 0.01], "f1": [0.5, 0.6]}))
-    todo = s.missing(pd.DataFrame({"method": ["a", "b", "c"], "lr": [0.001, 0.01, 0.01]}))
-    assert todo.method.tolist() == ["c"]  # 1e-3 read back from the CSV as 0.001 is the same row
-    with pytest.raises(ValueError, match="stored once"):
-        s.append(pd.DataFrame({"method": ["a"], "lr": [0.001], "f1": [0.9]}))
-    s.append(pd.DataFrame({"method": ["c"], "lr": [0.01], "f1": [0.7], "extra": [1]}))  # a new column widens the file
-    assert s.done().method.tolist() == ["a", "b", "c"] and len(pd.read_csv(s.path)) == 3
-
-
-def test_rows_of_other_code_are_neither_reused_nor_deleted(tmp_path):
-    store(tmp_path, "old").append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.5]}))
-    new = store(tmp_path, "new")
-    assert new.done().empty and len(new.missing(pd.DataFrame({"method": ["a"], "lr": [0.1]}))) == 1
-    new.append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.6]}))
-    assert len(pd.read_csv(new.path)) == 2 and new.done().f1.tolist() == [0.6]
-
-
-def test_choices_are_made_on_validation_columns_only():
-    table = pd.DataFrame({"opt": ["a", "a", "b"], "val_acc": [90.0, 95.0, 80.0], "test_acc": [99.0, 90.0, 70.0]})
-    assert best_by_validation(table).val_acc.tolist() == [95.0]
-    assert best_by_validation(table, by=["opt"]).opt.tolist() == ["a", "b"]
-    for bad in ("test_acc", "f1_full"):
-        with pytest.raises(ValueError, match="validation data only"):
-            best_by_validation(table, bad)
-        with pytest.raises(ValueError, match="validation data only"):
-            highlight_best(table, "opt", bad)
-    css = highlight_best(table, "opt")
-    assert css.loc[1].str.contains("#fff3a0").all() and css.loc[2].str.contains("#ffb3b3").all()
-
-
-def test_mean_std_formats_undefined_as_na():
-    table = pd.DataFrame({"g": [1, 1, 2, 3], "v": [1.0, 3.0, 5.0, float("nan")]})
-    assert mean_std(table, ["g"], ["v"], digits=2).v.tolist() == ["2.00 ± 1.41", "5.00", "n/a"]
 
 
 def unwritable_folder(tmp_path):

@@ -251,3 +251,26 @@ def test_q1_rerun_after_a_torn_curves_line_ends_with_the_csvs_of_a_clean_run(run
                                       table.drop(columns=TIMING, errors="ignore"))
     summary = pd.read_csv(folder / "summary.csv")
     assert summary.batch_size.tolist() == [128, 1024] and summary["test acc (%)"].notna().all()
+
+
+def row_store(tmp_path, code="c1"):
+    return RowStore(tmp_path / "rows.csv", ["method", "lr"], {"code_version": code, "device": "cpu"})
+
+
+def test_row_store_resumes_by_identity_and_never_doubles(tmp_path):
+    s = row_store(tmp_path)
+    s.append(pd.DataFrame({"method": ["a", "b"], "lr": [1e-3, 0.01], "f1": [0.5, 0.6]}))
+    todo = s.missing(pd.DataFrame({"method": ["a", "b", "c"], "lr": [0.001, 0.01, 0.01]}))
+    assert todo.method.tolist() == ["c"]  # 1e-3 read back from the CSV as 0.001 is the same row
+    with pytest.raises(ValueError, match="stored once"):
+        s.append(pd.DataFrame({"method": ["a"], "lr": [0.001], "f1": [0.9]}))
+    s.append(pd.DataFrame({"method": ["c"], "lr": [0.01], "f1": [0.7], "extra": [1]}))  # a new column widens the file
+    assert s.done().method.tolist() == ["a", "b", "c"] and len(pd.read_csv(s.path)) == 3
+
+
+def test_rows_of_other_code_are_neither_reused_nor_deleted(tmp_path):
+    row_store(tmp_path, "old").append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.5]}))
+    new = row_store(tmp_path, "new")
+    assert new.done().empty and len(new.missing(pd.DataFrame({"method": ["a"], "lr": [0.1]}))) == 1
+    new.append(pd.DataFrame({"method": ["a"], "lr": [0.1], "f1": [0.6]}))
+    assert len(pd.read_csv(new.path)) == 2 and new.done().f1.tolist() == [0.6]

@@ -3,7 +3,6 @@ seed and returns a `Scored` (a score per sample and model, higher meaning more "
 so one evaluation (mnist_hw.questions.q3.scores) serves MLPs, a nearest-centroid rule and a one-class detector alike."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -87,7 +86,7 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
     stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ce) + n_focal, train.x.device)
     loss = Mixed([(CrossEntropy(torch.tensor([h.class_weight for h in ce]), torch.tensor([h.offset for h in ce])), len(ce)),
                   (AutogradLoss(focal), n_focal)])
-    seconds = fit(stack, train, cfg.options, loss=loss).seconds
+    seconds = fit(stack, train, cfg, loss=loss).seconds
     names = [(h.method, h.weight) for h in ce] + [("focal", "1")] * n_focal
     columns, thresholds = list(range(len(names))), [0.0] * len(names)
     if "threshold" in methods:
@@ -108,7 +107,7 @@ def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
     train, ups = data.splits.train, factors(data.N, data.splits.train.y)
     stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
     ones = train.y.cpu().double()  # on the CPU: mps has no float64
-    seconds = fit(stack, [train] * len(ups), dataclasses.replace(cfg.options, seed=[cfg.seed] * len(ups)),
+    seconds = fit(stack, [train] * len(ups), cfg, seeds=[cfg.seed] * len(ups),
                   sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
     # every stream's model scores the same inputs; the stack's time is shared by its models
     return [Scored([("resampled", weight)], lambda x, m=m: margin(predict(stack, x))[:, m:m + 1], torch.zeros(1),
@@ -136,7 +135,7 @@ def train_augmented(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str] =
     start = time.perf_counter()
     grown = augmented_split(data, cfg.seed, share)
     stack = MLPStack([seeded(cfg.seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation)], grown.x.device)
-    fit(stack, grown, cfg.options)
+    fit(stack, grown, cfg)
     score = lambda x: margin(predict(stack, x))
     thresholds = {"augmented": 0.0}
     if "augmented_gap" in methods:
@@ -213,6 +212,6 @@ def train_autoencoder(zeros: Split, val_zeros: Split, cfg: TrainConfig, quantile
     the same for every N."""
     pixels = lambda x: x * STD + MEAN  # the sigmoid output reconstructs pixels on the [0, 1] scale
     stack = MLPStack([seeded(cfg.seed, Autoencoder, cfg.hidden, cfg.activation)], zeros.x.device)
-    seconds = fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg.options, loss=MSE()).seconds
+    seconds = fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE()).seconds
     error = lambda x: (predict(stack, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
     return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].cpu().quantile(quantile).view(1), seconds)

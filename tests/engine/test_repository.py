@@ -12,7 +12,7 @@ import pytest
 
 from mnist_hw.engine import repository
 
-PACKAGE = Path(__file__).resolve().parents[1] / "mnist_hw"
+PACKAGE = Path(__file__).resolve().parents[2] / "mnist_hw"
 
 IN_CLONE = """
 import json, torch, mnist_hw
@@ -76,7 +76,7 @@ def test_outside_a_clone_it_refuses_in_one_sentence(tmp_path, site):
 
 
 def test_a_checkout_is_notebooks_and_a_pyproject_naming_mnist_hw(tmp_path):
-    assert repository.is_repo(Path(__file__).resolve().parents[1])
+    assert repository.is_repo(Path(__file__).resolve().parents[2])
     (tmp_path / "notebooks").mkdir()
     assert not repository.is_repo(tmp_path)
     (tmp_path / "pyproject.toml").write_text("not toml [")
