@@ -1,5 +1,6 @@
 """Q3, class imbalance (all "0"s, 1/N of the "1"s): the notebook's parameter rules and its grader; the data,
-remedies, scores, sweep and written answers in the modules beside this one."""
+remedies, scores, sweep and written answers in the modules beside this one (the notebook reaches them as
+q3.data, q3.sweep, q3.scores, q3.answers)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,3 +38,6 @@ def grade(ref: Path, new: Path) -> list[Check]:
     tol = tolerance(float(head_ref.get("seed_std", float("nan"))), int(head_ref.get("seeds", 1)), floor=0.02)
     checks.append(near(q, f"headline: {head_ref.metric} at N={head_ref.N}", float(head_ref.value), float(head_new.value), tol))
     return checks
+
+
+from . import answers, scores, sweep  # noqa: E402  (imported last: they import this package's modules)
