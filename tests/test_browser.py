@@ -317,7 +317,8 @@ def test_opening_the_notebooks_in_lab_changes_no_file(tmp_path):
 
     root = tmp_path / "clone"
     (root / "notebooks").mkdir(parents=True)
-    shutil.copy(REPO / "jupytext.toml", root)  # Lab saves through jupytext: the .py sources would change too
+    for name in ("jupytext.toml", ".gitignore"):  # Lab saves through jupytext: the .py sources would change too
+        shutil.copy(REPO / name, root)
     for path in COMMITTED:
         for pair in (path, path.with_suffix(".py")):
             shutil.copy(pair, root / "notebooks" / pair.name)
