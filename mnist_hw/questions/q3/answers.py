@@ -107,7 +107,7 @@ def ranking_table(rank: pd.DataFrame, N: int) -> pd.DataFrame:
                    "test_fp", "f1_full"]].round(3)
     shown.columns = ["method", "weight", "validation F1, worst N", "validation F1, mean", "F1 at prior, worst N", large,
                      "95 % interval", "test FP (mean)", "F1 (b) full test"]
-    return shown
+    return shown.set_index(["method", "weight"])
 
 
 def loop_code():
