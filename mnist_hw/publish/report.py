@@ -14,10 +14,8 @@ file. The author: --author, else $MNIST_HW_AUTHOR, else the first line of .mnist
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,10 +25,10 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
 from .browser import GET_ONE, find_browser, print_pdf
-from .record import WIDGET_VIEW as WIDGET, failure
-from .reference import RESULTS
+from .sources import Source, committed_sources, find_sources, run_folder_sources  # noqa: F401  (the report's inputs)
+from .record import WIDGET_VIEW as WIDGET
 from ..registry import QUESTIONS
-from ..runs.folder import NOTEBOOKS, REPO, git_commit, runs_root, shown
+from ..runs.folder import REPO, git_commit, runs_root, shown
 
 TITLE = "The MNIST MLP assignment"
 SUBTITLE = "Four questions on one-hidden-layer MLPs: batch size, ten digits, class imbalance, an autoencoder"
@@ -41,63 +39,6 @@ MACHINERY = "machinery"  # the tag of a notebook cell that belongs in the append
 AUTHOR_ENV, AUTHOR_FILE = "MNIST_HW_AUTHOR", REPO / ".mnist_hw_author"
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
 
-
-
-@dataclass
-class Source:
-    """One question's executed notebook and the manifest of the run that executed it."""
-
-    question: str
-    notebook: Path
-    manifest: dict[str, Any]
-    folder: Path | None = None  # the run folder, when the report is built from one
-
-
-def committed_sources() -> list[Source]:
-    """The committed record of every question in the registry: notebooks/<notebook>.ipynb with
-    results/<notebook>/manifest.json."""
-    sources = []
-    for q in QUESTIONS.values():
-        notebook, manifest = NOTEBOOKS / f"{q.notebook}.ipynb", RESULTS / q.notebook / "manifest.json"
-        if not (notebook.is_file() and manifest.is_file()):
-            raise SystemExit(f"report: {shown(manifest if notebook.is_file() else notebook)} is missing: the committed "
-                             f"record of {q.notebook} is incomplete (make run writes it)")
-        sources.append(Source(q.id, notebook, json.loads(manifest.read_text())))
-    return sources
-
-
-def run_folder_sources(folders: list[str]) -> list[Source]:
-    """The run folders given, checked (each exists, holds one executed notebook and a finished manifest, at most
-    one per question) before anything is built; in question order."""
-    sources: dict[str, Source] = {}
-    for name in folders:
-        folder = Path(name).expanduser().resolve()
-        if not folder.is_dir():
-            raise SystemExit(f"report: run folder {name!r} is not a folder")
-        notebooks, manifest = sorted(folder.glob("q*.ipynb")), folder / "manifest.json"
-        if len(notebooks) != 1 or not manifest.is_file():
-            raise SystemExit(f"report: run folder {name!r} must hold one executed notebook q*.ipynb and manifest.json "
-                             f"(found {[p.name for p in notebooks]}{'' if manifest.is_file() else ', no manifest.json'})")
-        meta = json.loads(manifest.read_text())
-        question = meta.get("notebook")
-        if question not in QUESTIONS:
-            raise SystemExit(f"report: run folder {name!r}: manifest names notebook {question!r}; "
-                             f"expected one of {', '.join(QUESTIONS)}")
-        if not meta.get("finished"):
-            raise SystemExit(f"report: run folder {name!r} holds an unfinished run (its manifest has no end time)")
-        if question in sources:
-            raise SystemExit(f"report: two run folders for {question}: {shown(sources[question].folder)} and {name}")
-        sources[question] = Source(question, notebooks[0], meta, folder)
-    return [sources[q] for q in QUESTIONS if q in sources]
-
-
-def find_sources(folders: list[str]) -> list[Source]:
-    """The run folders given, else the committed record; refused if a notebook holds an error."""
-    sources = run_folder_sources(folders) if folders else committed_sources()
-    for source in sources:
-        if error := failure(source.notebook):
-            raise SystemExit(f"report: {shown(source.notebook)} failed ({error}); rerun it before building the report")
-    return sources
 
 
 def is_progress(out: nbformat.NotebookNode) -> bool:
@@ -287,8 +228,7 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
 def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> None:
     examples = ("examples:\n  %(prog)s                              the committed record (make report)\n"
                 "  %(prog)s runs/q1-<key> -o /tmp/r      run folders instead, written to /tmp/r\n"
-                "  %(prog)s --author \"Ada Lovelace\"       her name on the title page (or set $MNIST_HW_AUTHOR, or\n"
-                "                                         write it once into .mnist_hw_author)\n"
+                "  %(prog)s --author \"Ada Lovelace\"       her name on the title page (once: .mnist_hw_author)\n"
                 "  %(prog)s --code shown --no-pdf        all the code shown, the HTML only")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0], epilog=examples,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
