@@ -205,3 +205,14 @@ def test_printed_font_check_sees_a_wide_figure():
     ax.set_title("wide", fontsize=10)
     assert min(printed_font_sizes(fig)) < 8
     plt.close(fig)
+
+
+def test_make_report_takes_an_author():
+    import shutil
+    import subprocess
+
+    if not shutil.which("make"):
+        pytest.skip("no make")
+    dry = subprocess.run(["make", "-n", "report", "AUTHOR=Ada Lovelace"], cwd=NOTEBOOKS.parent, capture_output=True,
+                         text=True, check=True).stdout
+    assert dry.rstrip().splitlines()[-1].endswith('-m mnist_hw report --author "Ada Lovelace"')
