@@ -169,7 +169,7 @@ with run.phase("noise"):
                          val_curves=False, reuse=grid, workers=parallel)  # the grid's own seed is already trained: its rows are reused
 config_cols = ["batch_size", "optimizer", "lr", "hidden", "activation"]
 noise_table = tables.mean_std(noise[~noise.diverged], config_cols, ["val_acc", "test_acc"], digits=2) if len(noise) else pd.DataFrame()
-noise_table.rename(columns=tables.HEADERS).rename_axis([tables.HEADERS[c] for c in noise_table.index.names])
+noise_table.rename(columns=tables.HEADERS).rename_axis([tables.HEADERS.get(c, c) for c in noise_table.index.names])
 
 # %% [markdown]
 # ## Wider hidden layers

@@ -135,7 +135,7 @@ display(Markdown(q3.answers.methods_text(methods)))
 # ### Weighted loss
 #
 # Class-weighted cross-entropy (torch's weighted mean) with the "1"s up-weighted by the earlier report's factors 1, N/10, N/2
-# and n0/n1 (full compensation). Table: F1 at the training prior, mean ± std over seeds.
+# and n0/n1 (full compensation). Table: F1 at the training prior per N and factor, mean ± std over seeds.
 
 # %%
 if "weighted" in methods:

@@ -76,10 +76,11 @@ def baseline_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def family_table(results: pd.DataFrame, method: str) -> pd.DataFrame:
-    """F1 at the training prior per weighting (rows) and N (columns), mean ± std over seeds."""
+    """F1 at the training prior per N (rows) and weighting (columns), mean ± std over seeds: as many columns as
+    weightings, so that the table fits a printed page for any number of N."""
     rows = results[results.method == method]
-    order = {w: i for i, w in enumerate(FACTORS)}
-    return mean_std(rows, ["weight", "N"], ["f1_prior"])["f1_prior"].unstack("N").sort_index(key=lambda s: s.map(order))
+    table = mean_std(rows, ["N", "weight"], ["f1_prior"])["f1_prior"].unstack("weight")
+    return table[[w for w in FACTORS if w in table.columns]].rename_axis(columns="weight")
 
 
 def proposal_table(s: Study, train_ones: pd.Series, priors: pd.Series) -> pd.DataFrame:
