@@ -109,7 +109,8 @@ if results.diverged.any():
 summary
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+fig, axes = plt.subplots(2, 2, figsize=(7.2, 6))  # printed at its own size: text at 8 pt or more
+axes = axes.ravel(); axes[3].axis("off")
 plots.mean_band(axes[0], trained, "batch_size", "time_share_s", logx=True)
 accuracy = trained.melt(id_vars="batch_size", value_vars=["train_acc", "val_acc", "test_acc"], var_name="split",
                         value_name="accuracy (%)")

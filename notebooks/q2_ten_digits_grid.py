@@ -124,20 +124,20 @@ ok = grid[~grid.diverged]  # a diverged model (non-finite loss) has no accuracy 
 if grid.diverged.any():
     print(f"{grid.diverged.sum()} of {len(grid)} configurations diverged and are left out of every comparison:")
     display(grid.loc[grid.diverged, ["batch_size", "optimizer", "lr", "hidden", "activation"]])
-fig, axes = plt.subplots(1, len(batch_sizes), figsize=(4.5 * len(batch_sizes), 3.6), sharey=True, squeeze=False)
+fig, axes = plt.subplots(1, len(batch_sizes), figsize=(7.2, 3.4), sharey=True, squeeze=False)  # one printed page wide
 for ax, b in zip(axes[0], batch_sizes):
     for (o, a), df in ok[ok.batch_size == b].groupby(["optimizer", "activation"]):
         ax.plot(df.hidden, df.val_acc, marker="o", label=f"{o}, {a}")
     if len(hidden_sizes) > 1:
         plots.log2_axis(ax, hidden_sizes)
     ax.set_title(f"batch {b}"); ax.set_xlabel("hidden units"); ax.grid(alpha=0.3)
-axes[0][0].set_ylabel("validation accuracy (%)"); axes[0][-1].legend()
+axes[0][0].set_ylabel("validation accuracy (%)"); axes[0][-1].legend(fontsize=8)
 fig.tight_layout(); run.save_figure(fig, "accuracy_vs_hidden"); plt.show()
 
 # %%
 stacks = grid.groupby(["batch_size", "optimizer", "lr"], sort=False)
 times = stacks.time_share_s.sum()
-fig, ax = plt.subplots(figsize=(8, 0.5 + 0.4 * len(times)))
+fig, ax = plt.subplots(figsize=(7.2, 0.5 + 0.4 * len(times)))
 ax.barh([f"batch {b}, {o} lr {lr:g}" for b, o, lr in times.index], times.values)
 ax.set_xlabel("training wall time (s)")
 ax.set_title("training time of each (batch size, optimizer), all its models together")
@@ -148,10 +148,10 @@ print(f"whole grid: {times.sum():.1f} s of training for {len(grid)} configuratio
 # %%
 top = tables.best_by_validation(ok, "val_acc", by=["optimizer"])
 pick = curves.merge(top[CONFIG_KEY], on=CONFIG_KEY) if len(top) else curves.head(0)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
 plots.learning_curves(axes[0], pick, ["optimizer", "batch_size", "hidden", "activation"], "train_loss"); axes[0].set_yscale("log")
 plots.learning_curves(axes[1], pick, ["optimizer", "batch_size", "hidden", "activation"], "val_acc"); axes[1].legend(fontsize=8)
-fig.suptitle("learning curves of the best configuration per optimizer (chosen on validation accuracy)")
+fig.suptitle("best configuration per optimizer (chosen on validation accuracy)", fontsize=10)
 fig.tight_layout(); run.save_figure(fig, "learning_curves"); plt.show()
 
 # %% [markdown]
