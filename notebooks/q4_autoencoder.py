@@ -51,7 +51,7 @@ print(run.describe())
 # %% [markdown]
 # ## (a) Training the autoencoder
 #
-# We train a one-hidden-layer MLP to reconstruct its own input: 784 pixels in, a hidden layer of 50 units, 784
+# We train a one-hidden-layer MLP to reconstruct its own input: 784 pixels in, a hidden layer of `hidden` units (50 by default), 784
 # pixels out, mean squared error between the output and the input. The MNIST training images (all ten digits) are
 # split at random into 80 % training and 20 % validation; the test set is MNIST's own. Pixels are on the [0, 1]
 # scale (no standardisation: the sigmoid output can then match the target exactly).

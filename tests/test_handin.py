@@ -179,9 +179,7 @@ def printed_font_sizes(fig) -> list[float]:
     (PNG at its dpi, tight box), laid out at 96 px per inch, shrunk to the page's width if wider."""
     image = io.BytesIO()
     fig.savefig(image, format="png", bbox_inches="tight")
-    from PIL import Image
-
-    width_px = Image.open(image).size[0]
+    width_px = int.from_bytes(image.getvalue()[16:20], "big")  # the PNG header's IHDR width
     drawn_in = width_px / fig.dpi
     printed_in = min(width_px / CSS_PX_PER_IN, A4_PRINT_WIDTH_IN)
     texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
