@@ -4,7 +4,8 @@
 # make test  : create or update .venv, run the test suite (unit tests, tiny notebook runs, nbval over the four
 #              notebooks prepared with tiny parameters, checked outputs)
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
-# make report: build the hand-in from the executed notebooks: runs/report/report.html (+ .pdf where Chromium is installed)
+# make report: build the hand-in from the executed notebooks: runs/report/report.html (+ .pdf where Chromium is installed);
+#              AUTHOR="Name" puts a name on its title page (else $MNIST_HW_AUTHOR, else the file .mnist_hw_author)
 # make bench : classic torchvision pipeline vs mnist_hw, side by side
 # make venv  : only create or update .venv: from requirements-lock.txt, then this package editable. Checks $(PYTHON)'s
 #              version first; rebuilds a .venv made by another Python or left half-installed. TORCH_INDEX=<url>
@@ -101,7 +102,7 @@ grade: venv
 	$(PY) -m mnist_hw grade
 
 report: venv
-	$(PY) -m mnist_hw report
+	$(PY) -m mnist_hw report $(if $(AUTHOR),--author "$(AUTHOR)")
 
 bench: venv
 	$(PY) -m mnist_hw bench

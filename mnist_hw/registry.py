@@ -37,6 +37,12 @@ class Question:
         """What the assignment asks, in this project's words (assignment.yaml; the report shows it)."""
         return _assignment()[self.id]["asks"]
 
+    def statement(self) -> str:
+        """The notebook's opening Markdown: its title and the assignment's sub-questions, lettered (a), (b), ... as
+        the notebook's sections refer to them."""
+        asks = "\n".join(f"- **({chr(97 + i)})** {ask}" for i, ask in enumerate(self.asks))
+        return f"# {self.title} — {_assignment()[self.id]['topic']}\n\n**What the assignment asks**\n\n{asks}"
+
 
 QUESTIONS: dict[str, Question] = {q.id: q for q in (
     Question("q1", "q1_binary_batch_size", {"epochs": 1, "batch_sizes": [64, 512], "seeds": [0, 1]}),

@@ -1,30 +1,19 @@
 # ---
 # jupyter:
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
 
-# %% [markdown]
-# # Q4 — An MLP autoencoder 784-h-784 on all ten digits
+# %% [markdown] tags=["assignment"]
+# # Question 4 — an MLP autoencoder 784-50-784
 #
-# We train a one-hidden-layer MLP to reconstruct its own input: 784 pixels in, a hidden layer of `hidden`
-# units (50 by default), 784 pixels out, mean squared error between the output and the input. The MNIST training images (all ten digits)
-# are split at random into 80 % training and 20 % validation; the test set is MNIST's own. We report the
-# hyper-parameters, the per-epoch loss curves, the MSE on the training, validation and test splits, the test MSE
-# per digit, and originals beside their reconstructions for `examples_per_digit` (5 by default) random test images of each
-# digit.
+# **What the assignment asks**
 #
-# **Scale.** Pixels are on the [0, 1] scale (raw intensity / 255), so every MSE here is per pixel on that
-# scale. The earlier report's MSE of 0.07 did not state its scale (nor whether pixels were standardised), so it
-# cannot be compared number for number.
-#
-# **Baseline.** PCA with as many components as the hidden layer has units is the best any *linear* code of
-# that size can do (it minimises the squared reconstruction error over all rank-k affine maps), so the gap
-# between it and the network is what the non-linearities buy.
-#
-# Run it headless with e.g. `papermill notebooks/q4_autoencoder.ipynb out.ipynb -p epochs 5 -p batch_size 128`.
+# - **(a)** Train an MLP with one hidden layer of 50 units to reconstruct input images of all ten digits.
+# - **(b)** Report the mean squared error on the training, validation and test sets, and the hyper-parameters.
+# - **(c)** Pick 5 test images of each digit; show the originals beside the MLP's reconstructions.
 
 # %%
 import matplotlib.pyplot as plt
@@ -32,17 +21,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from mnist_hw.notebook import PCA, Autoencoder, ParameterGuard, TrainConfig, load_splits, open_run, plots, seeded
 from mnist_hw.questions import q4
-from mnist_hw.runs.guard import ParameterGuard
-from mnist_hw.engine.data import Split, generator, load_splits, pick_per_class
-from mnist_hw.engine.losses import MSE
-from mnist_hw.engine.models import PCA, Autoencoder, seeded
-from mnist_hw.engine.stack import MLPStack
-from mnist_hw.questions.plots import image_pairs, learning_curves
-from mnist_hw.questions.q4 import dead_units, pca_column, per_image_mse, split_mse
-from mnist_hw.runs.folder import open_run
-from mnist_hw.engine.train import TrainConfig, fit, predict
-from mnist_hw.engine.device import resolve_device
 
 guard = ParameterGuard(globals())
 
@@ -60,20 +40,30 @@ device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q4-<hash of parameters and code>)
 
-# %%
-# Check every parameter before any data is loaded or any model trained, then open this run's folder.
+# %% tags=["machinery"]
+# Check every parameter before any data is loaded or any model trained, then open this run's folder (its CSVs,
+# figures and manifest; rerunning the same parameters resumes from the rows already there).
 params = guard.check(globals(), q4.rules())
-dev = resolve_device(device)
-config = TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, epochs=epochs,
-                     batch_size=batch_size, seed=seed)
-run = open_run(q4, params, dev)
+run = open_run(q4, params, device)
+dev = run.device
 print(run.describe())
 
 # %% [markdown]
-# ## Data
+# ## (a) Training the autoencoder
 #
-# All ten digits, pixels on the [0, 1] scale (no standardisation: the sigmoid output can then match the target
-# exactly). The input is also the target.
+# We train a one-hidden-layer MLP to reconstruct its own input: 784 pixels in, a hidden layer of `hidden` units (50 by default), 784
+# pixels out, mean squared error between the output and the input. The MNIST training images (all ten digits) are
+# split at random into 80 % training and 20 % validation; the test set is MNIST's own. Pixels are on the [0, 1]
+# scale (no standardisation: the sigmoid output can then match the target exactly).
+#
+# **Scale.** Pixels are on the [0, 1] scale (raw intensity / 255), so every MSE here is per pixel on that
+# scale. The earlier report's MSE of 0.07 did not state its scale (nor whether pixels were standardised), so it
+# cannot be compared number for number.
+#
+# **Baseline.** PCA with as many components as the hidden layer has units is the best any *linear* code of
+# that size can do (it minimises the squared reconstruction error over all rank-k affine maps), so the gap
+# between it and the network is what the non-linearities buy.
+#
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -86,29 +76,25 @@ pd.DataFrame({"images": splits.sizes(),
               "mean pixel": {k: round(s.x.mean().item(), 4) for k, s in named.items()}})
 
 # %% [markdown]
-# ## Model and training details
-#
-# The model prints like the earlier report's `RegressionMLP` (called `Autoencoder` in the package). Training uses the package's `MLPStack`, whose
-# hand-derived backward pass is checked against autograd in `tests/engine/test_stack.py`.
+# The model (it prints like the earlier report's `RegressionMLP`) and its hyper-parameters:
 
 # %%
+config = TrainConfig(hidden=hidden, activation=activation, optimizer=optimizer, lr=lr, epochs=epochs,
+                     batch_size=batch_size, seed=seed)
 model = seeded(seed, Autoencoder, hidden, activation, None if output_activation == "none" else output_activation)
 print(model)
 pd.Series({"architecture": f"784-{hidden}-784", "hidden activation": activation,
            "output activation": output_activation, "loss": "MSE (mean over pixels and images)",
            "target": "the input image, pixels in [0, 1]", "optimizer": optimizer, "learning rate": lr,
-           "epochs": epochs, "batch size": batch_size, "seed": seed, "device": str(dev),
+           "epochs": epochs, "batch size": batch_size, "seed": seed,
            "initialisation": "PyTorch default (Kaiming-uniform), drawn from the seed"}, name="value").to_frame()
 
 # %% [markdown]
-# ## Training
-#
 # The validation MSE is computed after every epoch; time is the wall time of the training loop only.
 
 # %%
-stack = MLPStack([model], dev)
 with run.phase("train"):
-    history = fit(stack, Split(splits.train.x, splits.train.x), config, loss=MSE(), val=Split(splits.val.x, splits.val.x))
+    stack, history = q4.train(model, splits, config)
 diverged = bool(history.diverged[0])  # a non-finite loss stopped the model: no MSE, no analysis of its numbers
 curves = history.curves.drop(columns="model")
 run.save_table(curves, "curves", index=False)
@@ -121,7 +107,7 @@ fig, ax = plt.subplots(figsize=(6, 3.8))
 long = curves.melt(id_vars="epoch", value_vars=["train_loss", "val_loss"], var_name="split", value_name="MSE")
 long = long[np.isfinite(long.MSE)]  # a diverged model's losses end in inf / NaN
 if len(long):
-    learning_curves(ax, long.assign(split=long.split.str.replace("_loss", "")), ["split"], y="MSE")
+    plots.learning_curves(ax, long.assign(split=long.split.str.replace("_loss", "")), ["split"], y="MSE")
     ax.set_yscale("log"); ax.legend()
 else:
     ax.text(0.5, 0.5, "diverged: no finite loss to plot", ha="center", transform=ax.transAxes)
@@ -129,7 +115,7 @@ ax.set_title("per-epoch MSE ([0, 1] pixel scale)")
 fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 
 # %% [markdown]
-# ## MSE on train / validation / test, against PCA
+# ## (b) The MSE on training, validation and test, against PCA
 #
 # The training MSE here is measured after training on the whole training split (the curve above averages the
 # minibatch losses during each epoch, while the weights are still moving). PCA is fitted on the training split
@@ -137,8 +123,8 @@ fig.tight_layout(); run.save_figure(fig, "loss_curve"); plt.show()
 
 # %%
 pca = PCA(hidden).fit(splits.train.x)
-per_image = per_image_mse(stack, pca, named, diverged)  # error averaged over the 784 pixels of each image
-mse = split_mse(per_image)
+per_image = q4.per_image_mse(stack, pca, named, diverged)  # error averaged over the 784 pixels of each image
+mse = q4.split_mse(per_image)
 run.save_table(mse, "results")
 mse.round(5)
 
@@ -152,7 +138,7 @@ ax.set_ylabel("test MSE ([0, 1] pixel scale)"); ax.set_title("test MSE per digit
 fig.tight_layout(); run.save_figure(fig, "per_digit_mse"); plt.show()
 
 # %% [markdown]
-# ## Originals and reconstructions
+# ## (c) Originals and their reconstructions
 #
 # For each digit, test images drawn at random (seeded) from that digit; each original is followed by the
 # autoencoder's reconstruction. All images share one grey scale, black 0 to white 1.
@@ -161,26 +147,22 @@ fig.tight_layout(); run.save_figure(fig, "per_digit_mse"); plt.show()
 if diverged:
     print("No reconstructions to show: the autoencoder diverged.")
 else:
-    picks = pick_per_class(splits.test.y, examples_per_digit, generator(seed, "examples")).to(dev)
-    originals = splits.test.x[picks.flatten()]
-    reconstructions = predict(stack, originals)[:, 0]
-    shape = (*picks.shape, -1)
-    fig = image_pairs(originals.view(shape).cpu().numpy(), reconstructions.reshape(shape).cpu().numpy(),
-                      [f"digit {d}" for d in range(len(picks))])
+    originals, reconstructions = q4.reconstructions(stack, splits.test, examples_per_digit, seed)
+    fig = plots.image_pairs(originals, reconstructions, [f"digit {d}" for d in range(len(originals))])
     run.save_figure(fig, "reconstructions"); plt.show()
 
 # %% [markdown]
 # ## What the numbers show
 #
-# The findings below are written by `mnist_hw.questions.q4` from the tables above, so they stay true when the
-# notebook is rerun with other parameters.
+# Each sentence below is computed from the tables above, so it stays true when the notebook is rerun with other
+# parameters.
 
 # %%
 if diverged:
     answer = q4.diverged(curves, mse, hidden, setting=f"{optimizer}, learning rate {lr:g}")
 else:  # only a ReLU unit can be exactly 0 on every image
-    answer = q4.findings(mse, curves, per_digit, hidden, dead_units(stack, splits.test.x) if activation == "relu" else None)
+    answer = q4.findings(mse, curves, per_digit, hidden, q4.dead_units(stack, splits.test.x) if activation == "relu" else None)
 display(Markdown(answer))
 
-# %%
+# %% tags=["machinery"]
 run.finish(headline=q4.headline(mse, hidden, diverged))

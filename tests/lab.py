@@ -22,9 +22,13 @@ DISABLED = ["@jupyterlab/apputils-extension:announcements"]
 class LabServer:
     """`jupyter lab` on a free localhost port with a token, its config, settings, workspaces and runtime under `home`."""
 
-    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None, autosave_s: int | None = None):
+        """autosave_s: save every open notebook that Lab holds as changed every that many seconds, as a student's Lab
+        does (its default is 120 s); None: never save behind the test's back."""
         self.root, self.home, self.token = Path(root), Path(home), secrets.token_hex(16)
         self.extra_env = env or {}
+        self.settings = {**SETTINGS, "@jupyterlab/docmanager-extension/plugin": (
+            {"autosave": False} if autosave_s is None else {"autosave": True, "autosaveInterval": autosave_s})}
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self.stopped: list[psutil.Process] = []  # the server and its kernels, as they were when stopped
@@ -34,7 +38,7 @@ class LabServer:
         dirs = {name: self.home / name for name in ("config", "data", "runtime", "settings", "workspaces")}
         for folder in dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
-        for plugin, values in SETTINGS.items():
+        for plugin, values in self.settings.items():
             file = dirs["settings"] / f"{plugin}.jupyterlab-settings"
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(json.dumps(values))

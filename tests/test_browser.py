@@ -316,3 +316,37 @@ def test_jupyterlab_in_a_browser(subtests, tmp_path):
     assert server.process.returncode is not None and len(server.stopped) > 1  # the server and at least one kernel
     assert not server.survivors, f"still running after the server's shutdown: {server.survivors}"
     assert repository_state() == before, "the Lab session wrote into the repository"
+
+
+AUTOSAVE_S = 1  # Lab's autosave interval for the next test (a student's Lab: 120 s)
+
+
+def test_opening_the_notebooks_in_lab_changes_no_file(tmp_path):
+    """A student who only looks: Lab with autosave on (every second) opens each committed notebook and waits past
+    the interval; whatever Lab would rewrite on open (its kernelspec, metadata) shows as a change in git."""
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "clone"
+    (root / "notebooks").mkdir(parents=True)
+    for name in ("jupytext.toml", ".gitignore"):  # Lab saves through jupytext: the .py sources would change too
+        shutil.copy(REPO / name, root)
+    for path in COMMITTED:
+        for pair in (path, path.with_suffix(".py")):
+            shutil.copy(pair, root / "notebooks" / pair.name)
+    git = lambda *args: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
+                                       capture_output=True, text=True, check=True).stdout
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "the committed notebooks")
+    with LabServer(root, tmp_path / "home", env={"MNIST_HW_RUNS": str(tmp_path / "runs")},
+                   autosave_s=AUTOSAVE_S) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=BROWSER)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url("lab/tree/notebooks"))
+        page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
+        lab = Lab(page, root / "notebooks")
+        for path in COMMITTED:
+            lab.open(path.name)
+            page.wait_for_timeout(3000 * AUTOSAVE_S)  # past the autosave interval, twice over
+        browser.close()
+    assert git("status", "--porcelain") == "", f"opening the notebooks in Lab changed them:\n{git('diff', '--stat')}"

@@ -11,9 +11,9 @@ TESTS_DOC = ROOT / "docs" / "tests.md"
 SUBPACKAGES = {"engine", "runs", "questions", "publish"}
 
 
-def test_top_level_holds_init_main_and_the_registry_beside_the_subpackages():
+def test_top_level_holds_init_main_the_registry_and_the_notebooks_facade_beside_the_subpackages():
     top = {p.name for p in PACKAGE.glob("*.py")}
-    assert top - {"__init__.py", "__main__.py"} <= {"registry.py"}, top
+    assert top - {"__init__.py", "__main__.py"} <= {"registry.py", "notebook.py"}, top
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     assert subpackages == SUBPACKAGES
 

@@ -34,6 +34,19 @@ def train(model: nn.Module, train: Split, *, epochs: int, batch_size: int, optim
     return losses
 
 
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Split, batch_size: int = 8192) -> dict[str, float]:
+    """Mean cross-entropy and accuracy (%) of `model` on `data`, in minibatches, without gradients."""
+    model.eval()
+    loss, hits = 0.0, 0
+    for start in range(0, len(data), batch_size):
+        x, y = data.x[start:start + batch_size], data.y[start:start + batch_size]
+        logits = model(x)
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        hits += (logits.argmax(1) == y).sum().item()
+    return {"loss": loss / len(data), "accuracy": 100 * hits / len(data)}
+
+
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a - b| / max(|a| + |b|): the largest difference relative to the tensor's scale. Looser than cs231n's
     element-wise max |a - b| / (|a| + |b|), which weights near zero dominate after float32 training steps."""

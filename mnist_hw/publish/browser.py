@@ -60,9 +60,14 @@ def find_browser() -> str | None:
     return str(installed) if installed else playwright_browser()
 
 
+# Each page's footer: its number of the total (Chrome fills the spans in); no header, so no file path on the pages.
+FOOTER = ('<div style="font: 8pt sans-serif; width: 100%; text-align: center; color: #555;">'
+          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+
+
 def print_pdf(browser: str, page: Path, pdf: Path) -> None:
-    """Print the page to PDF through Playwright with `browser` (headless, no header or footer, so no file path on the
-    pages); the PDF appears only once complete, else one line says why there is none."""
+    """Print the page to A4 PDF through Playwright with `browser` (headless, page numbers in the footer, nothing
+    else around the page); the PDF appears only once complete, else one line says why there is none."""
     from playwright.sync_api import Error, sync_playwright
 
     partial = pdf.with_suffix(".pdf.part")
@@ -72,7 +77,9 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> None:
             try:
                 tab = chromium.new_page()
                 tab.goto(page.resolve().as_uri(), wait_until="load")
-                tab.pdf(path=str(partial), format="A4", print_background=True)
+                tab.pdf(path=str(partial), format="A4", print_background=True, display_header_footer=True,
+                        header_template="<span></span>", footer_template=FOOTER,
+                        margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
             finally:
                 chromium.close()
     except Error as err:

@@ -28,7 +28,7 @@ def source(notebook: Path) -> nbformat.NotebookNode:
     """The notebook to execute, built from source_path(notebook); cell ids numbered from the notebook's prefix
     (q1-00, q1-01, ...) so that they do not change between runs."""
     nb = jupytext.read(source_path(notebook))
-    nb.metadata.setdefault("kernelspec", nbformat.from_dict({"name": "python3", "display_name": "Python 3", "language": "python"}))
+    nb.metadata.setdefault("kernelspec", nbformat.from_dict({"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}))
     for i, cell in enumerate(nb.cells):
         cell.id = f"{prefix(notebook)}-{i:02d}"
     return nb

@@ -1,19 +1,22 @@
 """The hand-in: one self-contained HTML report of the four executed notebooks (and a PDF where Chrome, Edge or
 Chromium is found: mnist_hw.publish.browser).
 
-usage: python -m mnist_hw report [RUN_FOLDER ...] [-o FOLDER] [--code [folded|shown]] [--no-pdf]      (make report)
-
+usage: python -m mnist_hw report [RUN_FOLDER ...] [-o FOLDER] [--author NAME] [--code [folded|shown]] [--no-pdf]
+                                                                                                       (make report)
 From the committed record (notebooks/q*.ipynb, manifests in results/<notebook>/), or from run folders (at most
-one per question): per question the assignment's sub-questions, then the notebook's Markdown and outputs with the
-code hidden and the progress bars left out. Writes under runs/report/ (or FOLDER), never a tracked file.
+one per question): a title page with the author, then per question the assignment's sub-questions, the notebook's
+Markdown and outputs (the code the assignment asks for among them; other code hidden unless asked for, progress
+bars left out), and one closing "Reproducibility" appendix with the machinery: commit, code version, run folders,
+machine, versions, times and the cells tagged `machinery`. Writes under runs/report/ (or FOLDER), never a tracked
+file. The author: --author, else $MNIST_HW_AUTHOR, else the first line of .mnist_hw_author in the repository
+(gitignored: set it once).
 """
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,76 +26,21 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
 from .browser import GET_ONE, find_browser, print_pdf
-from .record import WIDGET_VIEW as WIDGET, failure
-from .reference import RESULTS
+from .sources import Source, committed_sources, find_sources, run_folder_sources  # noqa: F401  (the report's inputs)
+from .record import WIDGET_VIEW as WIDGET
 from ..registry import QUESTIONS
 from ..runs.claim import NotARunFolder, holds_only
-from ..runs.folder import NOTEBOOKS, REPO, git_commit, runs_root, shown
+from ..runs.folder import REPO, git_commit, runs_root, shown
 
 TITLE = "The MNIST MLP assignment"
 SUBTITLE = "Four questions on one-hidden-layer MLPs: batch size, ten digits, class imbalance, an autoencoder"
 TEMPLATE = "report.html.j2"  # beside this module; extends nbconvert's lab template
 STAMP = "%Y-%m-%d %H:%M UTC"  # dates in the title block, to the minute
 CODE_MODES = ("hidden", "folded", "shown")
+MACHINERY = "machinery"  # the tag of a notebook cell that belongs in the appendix, not in the answer
+AUTHOR_ENV, AUTHOR_FILE = "MNIST_HW_AUTHOR", REPO / ".mnist_hw_author"
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|██████████| 48/48 [...]"
 
-
-
-@dataclass
-class Source:
-    """One question's executed notebook and the manifest of the run that executed it."""
-
-    question: str
-    notebook: Path
-    manifest: dict[str, Any]
-    folder: Path | None = None  # the run folder, when the report is built from one
-
-
-def committed_sources() -> list[Source]:
-    """The committed record of every question in the registry: notebooks/<notebook>.ipynb with
-    results/<notebook>/manifest.json."""
-    sources = []
-    for q in QUESTIONS.values():
-        notebook, manifest = NOTEBOOKS / f"{q.notebook}.ipynb", RESULTS / q.notebook / "manifest.json"
-        if not (notebook.is_file() and manifest.is_file()):
-            raise SystemExit(f"report: {shown(manifest if notebook.is_file() else notebook)} is missing: the committed "
-                             f"record of {q.notebook} is incomplete (make run writes it)")
-        sources.append(Source(q.id, notebook, json.loads(manifest.read_text())))
-    return sources
-
-
-def run_folder_sources(folders: list[str]) -> list[Source]:
-    """The run folders given, checked (each exists, holds one executed notebook and a finished manifest, at most
-    one per question) before anything is built; in question order."""
-    sources: dict[str, Source] = {}
-    for name in folders:
-        folder = Path(name).expanduser().resolve()
-        if not folder.is_dir():
-            raise SystemExit(f"report: run folder {name!r} is not a folder")
-        notebooks, manifest = sorted(folder.glob("q*.ipynb")), folder / "manifest.json"
-        if len(notebooks) != 1 or not manifest.is_file():
-            raise SystemExit(f"report: run folder {name!r} must hold one executed notebook q*.ipynb and manifest.json "
-                             f"(found {[p.name for p in notebooks]}{'' if manifest.is_file() else ', no manifest.json'})")
-        meta = json.loads(manifest.read_text())
-        question = meta.get("notebook")
-        if question not in QUESTIONS:
-            raise SystemExit(f"report: run folder {name!r}: manifest names notebook {question!r}; "
-                             f"expected one of {', '.join(QUESTIONS)}")
-        if not meta.get("finished"):
-            raise SystemExit(f"report: run folder {name!r} holds an unfinished run (its manifest has no end time)")
-        if question in sources:
-            raise SystemExit(f"report: two run folders for {question}: {shown(sources[question].folder)} and {name}")
-        sources[question] = Source(question, notebooks[0], meta, folder)
-    return [sources[q] for q in QUESTIONS if q in sources]
-
-
-def find_sources(folders: list[str]) -> list[Source]:
-    """The run folders given, else the committed record; refused if a notebook holds an error."""
-    sources = run_folder_sources(folders) if folders else committed_sources()
-    for source in sources:
-        if error := failure(source.notebook):
-            raise SystemExit(f"report: {shown(source.notebook)} failed ({error}); rerun it before building the report")
-    return sources
 
 
 def is_progress(out: nbformat.NotebookNode) -> bool:
@@ -133,24 +81,35 @@ def assignment_cell(question: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["assignment"]})
 
 
-def question_cells(source: Source, code: str, scrub) -> list[nbformat.NotebookNode]:
-    """A notebook's cells for the report: progress bars dropped, paths scrubbed, code cells without output dropped
-    when code is hidden, and the assignment's box after the notebook's title (cell ids '<question>-<index>')."""
-    nb, cells = nbformat.read(source.notebook, as_version=4), []
+def tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
+    return tag in cell.metadata.get("tags", [])
+
+
+def question_cells(source: Source, code: str, scrub) -> tuple[list[nbformat.NotebookNode], list[str]]:
+    """A notebook's cells for the report, and the text its `machinery` cells printed (for the appendix; the cells
+    themselves are left out): progress bars dropped, paths scrubbed, code cells without output dropped when code is
+    hidden; a notebook that does not open on the assignment's sub-questions gets them after its title (cell ids
+    '<question>-<index>')."""
+    nb, cells, machinery = nbformat.read(source.notebook, as_version=4), [], []
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [out for out in cell.outputs if not is_progress(out)]
+            if tagged(cell, MACHINERY):
+                scrub_cell(cell, scrub)
+                machinery += [out.get("text", "").strip() for out in cell.outputs if out.output_type == "stream"]
+                continue
             if code == "hidden" and not cell.outputs:
                 continue
         scrub_cell(cell, scrub)
         cells.append(cell)
-    titled = bool(cells) and cells[0].cell_type == "markdown" and cells[0].source.lstrip().startswith("# ")
-    if not titled:
-        cells.insert(0, nbformat.v4.new_markdown_cell(f"# {QUESTIONS[source.question].title}"))
-    cells.insert(1, assignment_cell(source.question))
+    if not any(tagged(cell, "assignment") for cell in cells):
+        titled = bool(cells) and cells[0].cell_type == "markdown" and cells[0].source.lstrip().startswith("# ")
+        if not titled:
+            cells.insert(0, nbformat.v4.new_markdown_cell(f"# {QUESTIONS[source.question].title}"))
+        cells.insert(1, assignment_cell(source.question))
     for index, cell in enumerate(cells):
         cell.id = f"{source.question}-{index}"
-    return cells
+    return cells, [text for text in machinery if text]
 
 
 def same_or_each(sources: list[Source], value) -> str:
@@ -167,8 +126,18 @@ def finished(manifest: dict[str, Any]) -> str:
     return datetime.fromisoformat(stamp).astimezone(timezone.utc).strftime(STAMP) if stamp else "?"
 
 
-def title_block(sources: list[Source], code: str) -> dict[str, Any]:
-    """The title block's facts (build, machine, versions) and one row per run, from the manifests."""
+def author(given: str | None = None) -> str | None:
+    """Who hands the report in: `given`, else $MNIST_HW_AUTHOR, else the first line of .mnist_hw_author; None if none."""
+    if given is None:
+        saved = AUTHOR_FILE.read_text(encoding="utf-8").splitlines() if AUTHOR_FILE.is_file() else []
+        given = os.environ.get(AUTHOR_ENV) or next(iter(saved), "")
+    return given.strip() or None
+
+
+def title_block(sources: list[Source], code: str, name: str | None = None,
+                machinery: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The title page (title, author, date) and the appendix: the build, machine and versions, one row per run
+    (from the manifests) and what each question's machinery cells printed."""
     built = datetime.now(timezone.utc).strftime(STAMP)
     facts = [
         ("Report", f"built {built} from git commit {git_commit() or 'n/a'}"),
@@ -182,7 +151,9 @@ def title_block(sources: list[Source], code: str) -> dict[str, Any]:
              f"{s.manifest['wall_s']:.1f} s" if s.manifest.get("wall_s") else "?",
              s.manifest.get("git_commit") or "n/a", s.manifest.get("code_version", "?"), s.manifest.get("device", "?"),
              str(s.manifest.get("cpu_threads", "?"))] for s in sources]
-    return {"title": TITLE, "subtitle": SUBTITLE, "facts": facts, "runs_header": header, "runs": runs, "code": code}
+    notes = [(QUESTIONS[q].title, lines) for q, lines in (machinery or {}).items() if lines]
+    return {"title": TITLE, "subtitle": SUBTITLE, "author": name, "date": built.split(" ")[0], "facts": facts,
+            "runs_header": header, "runs": runs, "notes": notes, "code": code}
 
 
 def heading_text(heading) -> str:
@@ -190,7 +161,7 @@ def heading_text(heading) -> str:
     return "".join(s for s in heading.find_all(string=True) if not s.find_parent("a", class_="anchor-link")).strip()
 
 
-def add_contents(html: str, sources: list[Source]) -> str:
+def add_contents(html: str, sources: list[Source]) -> str:  # noqa: C901
     """Give every heading an id unique in the page ('q2', 'q2-Data', ...), break pages before each question and
     fill the table of contents (each question and its sections)."""
     soup = BeautifulSoup(html, "html.parser")
@@ -215,11 +186,14 @@ def add_contents(html: str, sources: list[Source]) -> str:
                 toc.append(item)
             elif heading.name == "h2":
                 sections.append(entry)
+    appendix = soup.new_tag("li")
+    appendix.append(soup.new_tag("a", href="#reproducibility", string="Reproducibility (appendix)"))
+    toc.append(appendix)
     soup.select_one("nav.report-toc").append(toc)
     return str(soup)
 
 
-def render(sources: list[Source], code: str = "hidden") -> str:
+def render(sources: list[Source], code: str = "hidden", name: str | None = None) -> str:
     """The report as one HTML page: images inline as data: URIs, no script or stylesheet from the network."""
     if code not in CODE_MODES:
         raise ValueError(f"code={code!r}: expected one of {', '.join(CODE_MODES)}")
@@ -227,18 +201,20 @@ def render(sources: list[Source], code: str = "hidden") -> str:
     first = nbformat.read(sources[0].notebook, as_version=4).metadata
     nb = nbformat.v4.new_notebook(metadata={k: first[k] for k in ("kernelspec", "language_info") if k in first})
     nb.metadata.title = TITLE
-    nb.cells = [cell for source in sources for cell in question_cells(source, code, scrub)]
+    parts = {source.question: question_cells(source, code, scrub) for source in sources}
+    nb.cells = [cell for cells, _ in parts.values() for cell in cells]
     exporter = HTMLExporter(template_name="lab", template_file=TEMPLATE, extra_template_paths=[str(Path(__file__).parent)],
                             exclude_input=code == "hidden", exclude_input_prompt=True, exclude_output_prompt=True,
                             embed_images=True)
-    html, _ = exporter.from_notebook_node(nb, resources={"report": title_block(sources, code)})
+    html, _ = exporter.from_notebook_node(nb, resources={"report": title_block(
+        sources, code, name, {q: lines for q, (_, lines) in parts.items()})})
     return add_contents(html, sources)
 
 
-def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True) -> list[Path]:
+def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True, name: str | None = None) -> list[Path]:
     """Write report.html (and report.pdf when asked and a browser is found: browser.find_browser) into out; return
     what was written."""
-    html = render(sources, code)
+    html = render(sources, code, name)
     out.mkdir(parents=True, exist_ok=True)
     page, printed = out / "report.html", out / "report.pdf"
     partial = page.with_suffix(".html.part")
@@ -254,7 +230,8 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
 def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> int | None:
     examples = ("examples:\n  %(prog)s                              the committed record (make report)\n"
                 "  %(prog)s runs/q1-<key> -o /tmp/r      run folders instead, written to /tmp/r\n"
-                "  %(prog)s --code shown --no-pdf        the code shown, the HTML only")
+                "  %(prog)s --author \"Ada Lovelace\"       her name on the title page (once: .mnist_hw_author)\n"
+                "  %(prog)s --code shown --no-pdf        all the code shown, the HTML only")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0], epilog=examples,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_folders", nargs="*", metavar="RUN_FOLDER",
@@ -263,6 +240,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
     parser.add_argument("--code", nargs="?", const="folded", default="hidden", choices=CODE_MODES,
                         help="keep the code: folded into a <details> element (the default for --code) or shown")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, even where a browser is found")
+    parser.add_argument("--author", default=None, metavar="NAME",
+                        help=f"the name on the title page (default: ${AUTHOR_ENV}, else the first line of .mnist_hw_author)")
     args = parser.parse_args(argv)
     out = (args.out or runs_root() / "report").expanduser().resolve()
     try:  # written into: the page and the PDF (and their partial files), nothing of the user's
@@ -276,7 +255,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
             print(f"{prog}: error: {err}", file=sys.stderr)
             return 1
     sources = find_sources(args.run_folders)
-    written = build(sources, out, args.code, pdf=not args.no_pdf)
+    written = build(sources, out, args.code, pdf=not args.no_pdf, name=author(args.author))
     for path in written:
         print(shown(path))
     if len(written) == 1:

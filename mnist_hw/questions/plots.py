@@ -76,27 +76,36 @@ def image_pairs(originals: np.ndarray, reconstructions: np.ndarray, row_labels: 
 PROTOCOLS = [("f1_test", "(a) sparse test"), ("f1_full", "(b) full test"), ("f1_prior", "(c) at training prior")]
 
 
-def f1_panels(rank: pd.DataFrame, reps: pd.DataFrame, columns: int = 5) -> plt.Figure:
+PRINT_FONT = 8  # points: the smallest text of a figure drawn to print at its own size (about 7 in wide, as on A4)
+
+
+def f1_panels(rank: pd.DataFrame, reps: pd.DataFrame, columns: int = 2) -> plt.Figure:
     """Q3's small multiples: one panel per ranked representative, F1 against N under each protocol (mean over
-    seeds, band min-max); undefined F1 (n/a) is left out, never drawn as 0."""
+    seeds, band min-max); undefined F1 (n/a) is left out, never drawn as 0. Two columns 7 in wide, every text at
+    PRINT_FONT or more, so that the figure prints at its own size with legible text."""
     cols = min(columns, len(rank))
     rows_ = -(-len(rank) // cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(3.2 * cols, 2.6 * rows_), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows_, cols, figsize=(7, 0.6 + 1.7 * rows_), sharex=True, sharey=True, squeeze=False)
     for ax, (_, r) in zip(axes.flat, rank.iterrows()):
         rows = reps[(reps.method == r.method) & (reps.weight == r.weight)]
         for column, name in PROTOCOLS:
             stats = rows.groupby("N")[column].agg(["mean", "min", "max"]).dropna()
             ax.plot(stats.index, stats["mean"], marker=".", label=name)
             ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
-        ax.set_title(r.method + ("" if r.weight in ("1", "-") else f" ({r.weight})"), fontsize=9)
+        ax.set_title(r.method + ("" if r.weight in ("1", "-") else f" ({r.weight})"), fontsize=PRINT_FONT + 1, pad=2)
         ax.set_xscale("log"); ax.set_ylim(-0.02, 1.02); ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=PRINT_FONT)
     for ax in axes.flat[len(rank):]:
         ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel("N (1 in N \"1\"s kept)")
+        ax.set_xlabel("N (1 in N \"1\"s kept)", fontsize=PRINT_FONT)
     for ax in axes[:, 0]:
-        ax.set_ylabel("F1 of the \"1\"s")
-    axes.flat[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Mean over seeds, band: min–max; panels in validation ranking order", fontsize=10)
-    fig.tight_layout()
+        ax.set_ylabel("F1 of the \"1\"s", fontsize=PRINT_FONT)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    height = fig.get_figheight()
+    fig.suptitle("F1 against N: mean over seeds, band min–max; panels in validation ranking order",
+                 fontsize=PRINT_FONT + 1, y=1 - 0.05 / height, va="top")
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=PRINT_FONT, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.25 / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))
     return fig

@@ -7,14 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
+from ..engine import classic
 from ..engine.activations import ACTIVATION
+from ..engine.data import Split
+from ..engine.models import SimpleMLP, seeded
+from ..engine.stack import MLPStack
+from ..engine.train import TrainConfig, evaluate, fit
 from ..engine.optim import OPTIMIZER, SCHEDULE
 from ..engine.rules import HIDDEN, LR, POSITIVE, SEED, Each, Flag, Int, Rules
 from ..runs.guard import RUN, device_present
+from ..runs.sweep import resolve_workers  # noqa: F401  (the notebook's: groups of models trained at once)
 from .grading import Check, coverage, finite, holds, near, read, tolerance
-from .tables import best_by_validation
-from .text import bullets, listing, steps_per_training, trend
+from .tables import HEADERS, best_by_validation, highlight_best, readable
+from .text import bullets, listing, show_code, steps_per_training, trend
 
 CONFIG = ["batch_size", "optimizer", "lr", "hidden", "activation"]
 
@@ -33,6 +40,61 @@ def rules() -> Rules:
                   "schedule": SCHEDULE, "seed": SEED, "extension_hidden": Each(HIDDEN, empty=True),
                   "noise_top": Int(0), "noise_seeds": Each(SEED, empty=True),
                   "lockstep": Flag(), "workers": Int(0), **RUN}, [_paired, device_present])
+
+
+def loop_code():
+    """The training loop and the evaluation the assignment asks for, as they run (mnist_hw.engine.classic)."""
+    return show_code(classic.train, classic.evaluate)
+
+
+def engine_check(train: Split, val: Split, config: TrainConfig, images: int = 4096, tolerance: float = 1e-4) -> str:
+    """Train a sigmoid and a ReLU model for one epoch on the first `images` training images with the loop above and
+    with the engine that trains the grid (same initial weights, same minibatches); compare their weights (largest
+    difference relative to the tensor's scale) and their evaluation on `val`. Raises if they disagree."""
+    check, activations = train.subset(slice(0, images)), ("sigmoid", "relu")
+    models = lambda: [seeded(config.seed, SimpleMLP, 784, config.hidden, 10, a).to(train.x.device) for a in activations]
+    alone, stack = models(), MLPStack(models(), train.x.device)
+    for model in alone:
+        classic.train(model, check, epochs=1, batch_size=config.batch_size, optimizer=config.optimizer, lr=config.lr,
+                      schedule=config.schedule, seed=config.seed)
+    fit(stack, check, TrainConfig(**{**config.__dict__, "epochs": 1}))
+    errors = {f"{a} {name}": classic.relative_error(p_engine, p_loop)
+              for a, engine, loop in zip(activations, stack.to_models(), alone)
+              for (name, p_engine), p_loop in zip(engine.named_parameters(), loop.parameters())}
+    loop_acc = [classic.evaluate(model, val)["accuracy"] for model in alone]
+    engine_acc = (100 * evaluate(stack, val)["accuracy"]).tolist()
+    worst, gap = max(errors.values()), max(abs(a - b) for a, b in zip(loop_acc, engine_acc))
+    lines = [f"relative weight difference, {k:<18} {v:.1e}" for k, v in errors.items()]
+    lines += [f"validation accuracy, {a:<8} loop {x:.2f} %, engine {y:.2f} %"
+              for a, x, y in zip(activations, loop_acc, engine_acc)]
+    assert worst < tolerance, f"the engine disagrees with the loop: weights differ by {worst:.1e}"
+    assert gap < 0.1, f"the engine's evaluation disagrees with the loop's: {gap:.2f} points"
+    steps = -(-len(check) // config.batch_size)
+    return "\n".join([*lines, f"largest weight difference {worst:.1e} < {tolerance:.0e} after {steps} steps: the engine "
+                       "trains and evaluates the same models as the loop"])
+
+
+def device_times(configs: list[TrainConfig], best: pd.Series, seed: int, root: str, device: torch.device) -> pd.DataFrame:
+    """Seconds for one epoch of the best configuration's group (same batch size and optimizer) on the CPU and on
+    `device`."""
+    from ..engine.data import load_splits
+    from ..engine.lockstep import train_group
+
+    group = [TrainConfig(**{**c.__dict__, "epochs": 1}) for c in configs
+             if (c.batch_size, c.optimizer) == (best.batch_size, best.optimizer)]
+    rows = {d: train_group(group, load_splits(range(10), seed=seed, root=root or None, device=d), 10)[0].time_s[0]
+            for d in ("cpu", device.type)}
+    return pd.Series(rows, name=f"seconds for one epoch of {len(group)} models, batch {best.batch_size}").to_frame()
+
+
+def grid_table(grid: pd.DataFrame):
+    """The grid for print, one row per configuration: the best by validation accuracy per optimizer highlighted
+    (yellow for the first optimizer, orange after), the worst in red."""
+    keys, columns = ["batch_size", "optimizer", "lr", "hidden", "activation"], ["time_share_s", "train_acc", "val_acc", "test_acc", "diverged"]
+    css = highlight_best(grid, by="optimizer", score="val_acc")
+    table = readable(grid, columns, keys)
+    shown = css[[c for c in columns if HEADERS.get(c, c) in table.columns]].to_numpy()
+    return table.style.set_uuid("grid").apply(lambda _: shown, axis=None).format(precision=2)
 
 
 SIMARD_800 = 98.4  # test accuracy (%) of a 784-800-10 MLP reported by Simard et al. (2003)

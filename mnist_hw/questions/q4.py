@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 
 from ..engine.activations import ACTIVATION
-from ..engine.data import Split
+from ..engine.data import Split, Splits, generator, pick_per_class
+from ..engine.losses import MSE
 from ..engine.models import PCA
 from ..engine.optim import OPTIMIZER
 from ..engine.rules import LR, POSITIVE, SEED, Choice, Int, Rules
 from ..engine.stack import MLPStack
-from ..engine.train import predict
+from ..engine.train import History, TrainConfig, fit, predict
 from ..runs.guard import RUN, device_present
 from .grading import Check, holds, near, read
 from .text import bullets
@@ -91,8 +92,25 @@ def grade(ref: Path, new: Path) -> list[Check]:
                         figure.is_file() and figure.stat().st_size > 10_000))
     return checks
 
+# ---- training and reconstruction errors
 
-# ---- reconstruction errors
+def train(model, splits: Splits, config: TrainConfig) -> tuple[MLPStack, History]:
+    """Train the autoencoder `model` to reconstruct the training images (input = target, MSE), the validation MSE
+    measured after every epoch; returns the trained stack of this one model and its history."""
+    stack = MLPStack([model], splits.train.x.device)
+    history = fit(stack, Split(splits.train.x, splits.train.x), config, loss=MSE(),
+                  val=Split(splits.val.x, splits.val.x))
+    return stack, history
+
+
+def reconstructions(stack: MLPStack, test: Split, per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`per_digit` test images of each digit drawn at random (seeded) and the autoencoder's reconstructions, as
+    arrays (digit, image, pixel)."""
+    picks = pick_per_class(test.y, per_digit, generator(seed, "examples")).to(test.x.device)
+    originals = test.x[picks.flatten()]
+    shape = (*picks.shape, -1)
+    return (originals.view(shape).cpu().numpy(), predict(stack, originals)[:, 0].reshape(shape).cpu().numpy())
+
 
 def pca_column(k: int) -> str:
     """The name of the linear baseline's column: PCA with k components (as many as the hidden layer's units)."""

@@ -6,6 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+# How a result column reads in a printed table: human headers, units stated once.
+HEADERS = {"batch_size": "batch size", "seed": "seed", "optimizer": "optimizer", "lr": "learning rate",
+           "hidden": "hidden units", "activation": "activation", "schedule": "schedule", "epochs": "epochs",
+           "time_s": "training time (s)", "time_share_s": "time per model (s)", "train_acc": "train acc (%)",
+           "val_acc": "val acc (%)", "test_acc": "test acc (%)", "N": "N", "method": "method", "weight": "weight"}
+
 def mean_std(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str], digits: int = 3) -> pd.DataFrame:
     """'mean ± std' of each column over the rows of every `by` group (e.g. over seeds); 'n/a' when undefined."""
     stats = table.groupby(list(by))[list(columns)].agg(["mean", "std"])
@@ -42,3 +48,15 @@ def highlight_best(table: pd.DataFrame, by: str, score: str = "val_acc") -> pd.D
         css.loc[group[score].idxmax(), :] = "background-color: " + ("#fff3a0" if i == 0 else "#ffd199")
     css.loc[table[score].idxmin(), :] = "background-color: #ffb3b3"
     return css
+
+
+def readable(table: pd.DataFrame, columns: Sequence[str], index: Sequence[str] = (), digits: int = 2) -> pd.DataFrame:
+    """A result table for print: `columns` only (keys first, as the index), human headers (HEADERS), numbers to
+    `digits` places, a learning rate as given (0.001, never 0.00), and no flag that holds one value throughout
+    (a 'diverged' that is False everywhere says nothing)."""
+    keep = [c for c in columns if table[c].dtype != bool or table[c].nunique() > 1]
+    shown = table[list(index) + [c for c in keep if c not in index]].copy()
+    if "lr" in shown:
+        shown["lr"] = shown.lr.map("{:g}".format)
+    shown = shown.round(digits).rename(columns=HEADERS)
+    return shown.set_index([HEADERS.get(c, c) for c in index]) if index else shown

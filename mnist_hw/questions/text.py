@@ -1,7 +1,11 @@
 """Small wording helpers shared by the answers."""
 from __future__ import annotations
 
+import inspect
+import textwrap
+
 import pandas as pd
+from IPython.display import Code
 
 
 def bullets(lines: list[str]) -> str:
@@ -25,3 +29,9 @@ def listing(values: pd.Series, fmt: str = "{:.2f}", unit: str = "") -> str:
 def steps_per_training(epochs: int, train_size: int, batch_size: int) -> int:
     """Optimizer steps over training: one per minibatch (the last one may be short), every epoch."""
     return epochs * -(-train_size // batch_size)
+
+
+def show_code(*objects) -> Code:
+    """The source of functions or classes as highlighted Python: the code that produced a notebook's numbers, shown
+    in the notebook and in the report (which hides code cells, not their outputs)."""
+    return Code("\n\n".join(textwrap.dedent(inspect.getsource(o)).strip() for o in objects), language="python")

@@ -28,8 +28,9 @@ import filelock
 import torch
 
 from .. import registry
-from ..engine.device import device_reason, gpu_versions
+from ..engine.device import device_reason, gpu_versions, resolve_device
 from ..engine.repository import is_repo
+from ..engine.train import CONFIG_KEY
 from .claim import NotARunFolder, claim, lock_folder
 from .files import REPO, shown, write_atomic
 from .progress import report
@@ -201,8 +202,10 @@ class Run:
         """A file in the run folder."""
         return self.dir / name
 
-    def rows(self, name: str, key: list[str]) -> RowStore:
-        """The row store name.csv of this run: rows are reused only under the same code version and device."""
+    def rows(self, name: str, key: list[str] | None = None, per_epoch: bool = False) -> RowStore:
+        """The row store name.csv of this run, one row per `key` (default: a training configuration, CONFIG_KEY;
+        per_epoch: and epoch): rows are reused only under the same code version and device."""
+        key = [*(CONFIG_KEY if key is None else key), *(["epoch"] if per_epoch else [])]
         return RowStore(self.path(f"{name}.csv"), key, {"code_version": code_version(), "device": self.device.type})
 
     def save_figure(self, fig, name: str) -> Path:
@@ -266,9 +269,10 @@ def writable_folder(folder: Path, run_dir: str) -> None:
         raise ValueError(f"{given} is not allowed: it cannot be written ({err.strerror or err}); {allowed}") from None
 
 
-def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torch.device | str) -> Run:
+def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torch.device | str | None = None) -> Run:
     """Create (or reopen) the run folder of `question` (its module, e.g. mnist_hw.questions.q1, or its id) for these
-    parameters, and hold its lock for the life of the process.
+    parameters, and hold its lock for the life of the process. device: a torch.device, or a name as the notebooks'
+    `device` parameter gives it ('auto', 'cpu', ...; default: params['device'], else 'auto'), resolved here.
 
     A run_dir that is not a run folder (mnist_hw.runs.claim), a file or cannot be written is refused first (a
     ValueError naming run_dir). Reopening in the same process (rerunning a notebook's cells in JupyterLab) reuses the
@@ -276,6 +280,8 @@ def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torc
     runner, which holds the lock for its kernel ($MNIST_HW_CLAIMED), the kernel does not take it again.
     """
     q = registry.question(question)
+    if not isinstance(device, torch.device):
+        device = resolve_device(device or params.get("device", "auto"))
     folder = resolve_run_dir(q.id, params, device).resolve()
     try:
         claim(folder, q.id, q.notebook, params.get("run_dir") or "")

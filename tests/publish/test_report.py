@@ -91,10 +91,11 @@ def test_questions_in_order_with_the_assignment_and_contents(built):
     soup = BeautifulSoup(built["html"], "html.parser")
     boxes = soup.select(".celltag_assignment")
     asked = QUESTIONS.values()
-    assert [box.strong.get_text() for box in boxes] == [f"{q.title} — what the assignment asks" for q in asked]
-    assert [[li.get_text() for li in box.find_all("li")] for box in boxes] == [q.asks for q in asked]
+    assert [box.h1.get_text().rstrip("¶") for box in boxes] == [q.statement().splitlines()[0][2:] for q in asked]
+    assert [[li.get_text() for li in box.find_all("li")] for box in boxes] == [
+        [f"({chr(97 + i)}) {ask}" for i, ask in enumerate(q.asks)] for q in asked]
     toc = soup.select_one("nav.report-toc > ol")
-    assert [a["href"] for a in toc.select(":scope > li > a")] == ["#q1", "#q2", "#q3", "#q4"]
+    assert [a["href"] for a in toc.select(":scope > li > a")] == ["#q1", "#q2", "#q3", "#q4", "#reproducibility"]
     targets = [a["href"][1:] for a in toc.find_all("a")]
     assert len(targets) == len(set(targets)) > 4 and all(soup.find(id=t) for t in targets)
 
@@ -131,13 +132,67 @@ def test_pdf_of_the_same_page(built):
     assert not (built["out"] / "report.pdf.part").exists()
 
 
+# What belongs in the appendix only: a run folder, a commit or code hash, a command, a module path, the engine's
+# internal words, a template's label.
+MACHINERY_WORDS = re.compile(r"run folder|runs/q\d|\b[0-9a-f]{12,40}\b|papermill|python -m|mnist_hw\.|\blockstep\b|"
+                             r"\bstreams?\b|models_in_step|\bworkers\b|Your answer")
+
+
+def body_and_appendix(html: str):
+    """The report's answers (code displays left out: code may name anything) and its appendix."""
+    soup = BeautifulSoup(html, "html.parser")
+    appendix = soup.select_one("section#reproducibility").extract()
+    for shown_code in soup.select(".highlight, style, nav.report-toc"):
+        shown_code.decompose()
+    return soup, appendix
+
+
+def test_machinery_in_the_appendix_only(built):
+    body, appendix = body_and_appendix(built["html"])
+    found = sorted({m.group(0) for m in MACHINERY_WORDS.finditer(body.get_text(" "))})
+    assert not found, f"machinery in the answers: {found}"
+    text = appendix.get_text(" ")
+    assert all(word in text for word in ("git commit", "Machine", "Versions", "run finished", "Question 4"))
+    assert "run folder" in text  # each question's provenance line, from its machinery cell
+
+
+def test_asked_for_code_shown_by_default(built):
+    """Q2's evaluation and Q3's F1 appear as code in the default report (its other code stays hidden)."""
+    shown = " ".join(block.get_text() for block in BeautifulSoup(built["html"], "html.parser").select(".highlight"))
+    assert all(f"def {name}(" in shown for name in ("train", "evaluate", "score_rows", "f1", "forward"))
+
+
+def test_author_on_the_title_page(tmp_path, monkeypatch):
+    sources = report.committed_sources()[:1]
+    monkeypatch.delenv(report.AUTHOR_ENV, raising=False)
+    monkeypatch.setattr(report, "AUTHOR_FILE", tmp_path / ".mnist_hw_author")
+    assert report.author() is None and report.author("  Ada Lovelace ") == "Ada Lovelace"
+    (tmp_path / ".mnist_hw_author").write_text("Grace Hopper\nanything else\n")
+    assert report.author() == "Grace Hopper"
+    monkeypatch.setenv(report.AUTHOR_ENV, "Alan Turing")
+    assert report.author() == "Alan Turing" and report.author("Ada") == "Ada"
+    head = BeautifulSoup(report.render(sources, name="Ada Lovelace"), "html.parser").select_one("header.report-head")
+    assert head.select_one(".author").get_text() == "Ada Lovelace"
+    assert not re.search(r"\b[0-9a-f]{7,40}\b", head.get_text())  # no hash on the title page
+    assert ".mnist_hw_author" in (REPO / ".gitignore").read_text()
+
+
+def test_pdf_pages_numbered(built):
+    if not find_browser() or not shutil.which("pdftotext"):
+        pytest.skip("needs a browser for the PDF and pdftotext (poppler) to read it")
+    text = subprocess.run(["pdftotext", str(built["out"] / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    pages = text.split("\f")[:-1]
+    assert len(pages) >= 4 and all(re.search(rf"\b{i} / {len(pages)}\b", page) for i, page in enumerate(pages, 1))
+
+
 @pytest.mark.parametrize("code", ["folded", "shown"])
 def test_code_kept_on_request(code):
     sources = report.committed_sources()[:1]
     soup = BeautifulSoup(report.render(sources, code), "html.parser")
     inputs = soup.select("div.jp-CodeCell .jp-InputArea")
-    code_cells = [c for c in nbformat.read(sources[0].notebook, as_version=4).cells if c.cell_type == "code"]
-    assert len(inputs) == len(code_cells) and "from mnist_hw.runs.folder import open_run" in soup.get_text()
+    code_cells = [c for c in nbformat.read(sources[0].notebook, as_version=4).cells
+                  if c.cell_type == "code" and report.MACHINERY not in c.metadata.get("tags", [])]
+    assert len(inputs) == len(code_cells) and "from mnist_hw.notebook import" in soup.get_text()
     folded = soup.select("details.report-code .jp-InputArea")
     assert len(folded) == (len(code_cells) if code == "folded" else 0)
 

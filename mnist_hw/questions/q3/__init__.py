@@ -1,5 +1,6 @@
 """Q3, class imbalance (all "0"s, 1/N of the "1"s): the notebook's parameter rules and its grader; the data,
-remedies, scores, sweep and written answers in the modules beside this one."""
+remedies, scores, sweep and written answers in the modules beside this one (the notebook reaches them as
+q3.data, q3.sweep, q3.scores, q3.answers)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,3 +47,6 @@ def grade(ref: Path, new: Path) -> list[Check]:
                        float(head_new.value) if same else None, tol,
                        missing=f"{head_new.metric} at N={head_new.N:g}, not at N={head_ref.N}"))
     return checks
+
+
+from . import answers, scores, sweep  # noqa: E402  (imported last: they import this package's modules)

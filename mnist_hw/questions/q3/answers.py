@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .metrics import Confusion, clopper_pearson, prior_f1_interval, zeros_to_certify
-from .remedies import FACTORS
-from .scores import label, representatives
+from .metrics import Confusion, clopper_pearson, prior_f1, prior_f1_interval, zeros_to_certify
+from .remedies import FACTORS, train_stacked
+from .scores import label, representatives, score_rows
 from ..tables import mean_std, plus_minus
+from ..text import bullets, show_code
 
 PER_N = ["f1_prior", "f1_prior_lo", "f1_full", "f1_val", "tpr_full", "fpr_full", "fp_full", "prior"]
 
@@ -75,10 +76,11 @@ def baseline_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def family_table(results: pd.DataFrame, method: str) -> pd.DataFrame:
-    """F1 at the training prior per weighting (rows) and N (columns), mean ± std over seeds."""
+    """F1 at the training prior per N (rows) and weighting (columns), mean ± std over seeds: as many columns as
+    weightings, so that the table fits a printed page for any number of N."""
     rows = results[results.method == method]
-    order = {w: i for i, w in enumerate(FACTORS)}
-    return mean_std(rows, ["weight", "N"], ["f1_prior"])["f1_prior"].unstack("N").sort_index(key=lambda s: s.map(order))
+    table = mean_std(rows, ["N", "weight"], ["f1_prior"])["f1_prior"].unstack("weight")
+    return table[[w for w in FACTORS if w in table.columns]].rename_axis(columns="weight")
 
 
 def proposal_table(s: Study, train_ones: pd.Series, priors: pd.Series) -> pd.DataFrame:
@@ -106,14 +108,65 @@ def ranking_table(rank: pd.DataFrame, N: int) -> pd.DataFrame:
                    "test_fp", "f1_full"]].round(3)
     shown.columns = ["method", "weight", "validation F1, worst N", "validation F1, mean", "F1 at prior, worst N", large,
                      "95 % interval", "test FP (mean)", "F1 (b) full test"]
-    return shown
+    return shown.set_index(["method", "weight"])
+
+
+def loop_code():
+    """The training loop (the cross-entropy family, trained together), the evaluation and the F1 score, as they
+    run: every row of the results comes from score_rows."""
+    return show_code(train_stacked, score_rows, Confusion.of, Confusion.f1, prior_f1)
+
+
+# What each method does, in one sentence (the notebook lists them before any ranking of them).
+DESCRIPTIONS = {
+    "baseline": "Plain cross-entropy, the imbalance ignored; a \"1\" is predicted where its logit is the larger.",
+    "weighted": "Cross-entropy with each \"1\"'s loss multiplied by a factor (1, N/10, N/2 or n0/n1, the full "
+                "compensation), the factor chosen on validation F1.",
+    "resampled": "Minibatches drawn with replacement, the \"1\"s drawn more often by the same factors (what "
+                 "`WeightedRandomSampler` does).",
+    "logit_adjusted": "Cross-entropy with the log class priors added to the logits during training only (Menon et al. "
+                      "2021), so the model is trained for the balanced error.",
+    "focal": "Focal loss (Lin et al. 2017, γ = 2): each example's loss is scaled down the better it is already "
+             "classified, so the rare, hard \"1\"s weigh more.",
+    "threshold": "The baseline's model with its decision threshold raised to the highest score of a validation "
+                 "\"0\": no validation \"0\" is flagged.",
+    "augmented": "The few training \"1\"s topped up with random distortions (rotation, scale, shear, shift, stroke "
+                 "width) to a tenth of the \"0\"s, then plain cross-entropy.",
+    "augmented_gap": "The proposal: the augmented model with its threshold placed in the gap between \"0\"s and "
+                     "\"1\"s, from a model of the validation \"0\"s' score tail (section 4).",
+    "centroid": "No training: an image is a \"1\" if it lies nearer the mean training \"1\" than the mean training "
+                "\"0\" (pixel distance).",
+    "autoencoder": "A one-class detector: an autoencoder trained on \"0\"s only flags an image whose reconstruction "
+                   "error is above the chosen quantile of the validation \"0\"s' errors.",
+}
+
+
+def methods_text(methods: list[str]) -> str:
+    """The methods compared, each in one sentence, in the order given."""
+    return bullets([f"**{m}**: {DESCRIPTIONS[m]}" for m in methods])
+
+
+def tie_break(rank: pd.DataFrame, digits: int = 3) -> str:
+    """The ranking's order rule, and each tie on its first key (validation F1 at the hardest N, as shown to
+    `digits` places) with how it was broken."""
+    text = ("Families are ordered by their validation F1 at their hardest N; equal values are ordered by their mean "
+            "validation F1 over N, then by the order of the methods parameter.")
+    shown = rank.validation_f1.round(digits)
+    for value, tied in rank.groupby(shown, sort=False):
+        if len(tied) > 1 and pd.notna(value):
+            names = " and ".join(f"`{m}`" for m in tied.method)
+            means = tied.validation_f1_mean.round(digits)
+            rule = ("their mean validation F1 over N is equal too, so the order of the methods parameter"
+                    if means.nunique() == 1 else f"their mean validation F1 over N ({', '.join(f'{v:.{digits}f}' for v in means)})")
+            text += f" {names} tie at {value:.{digits}f}; {rule} puts `{tied.method.iloc[0]}` first."
+    return text
 
 
 def baseline_answer(s: Study, sparse_test_ones: pd.Series) -> str:
     """Sub-question 1: what ignoring the imbalance gives; sparse_test_ones: the sparse test set's "1"s per N."""
     b = s.mean.loc["baseline"]
     worst, empty = b.f1_prior.idxmin(), sparse_test_ones.index[sparse_test_ones == 0]
-    return (f"**Your answer.** Ignoring the imbalance, the baseline's F1 at the training prior is "
+    return (f"Ignoring the imbalance, the baseline's F1 at the training prior is "
             f"{s.at('baseline', s.small)} at N = {s.small} and {s.at('baseline', s.large)} at N = {s.large} (lowest "
             f"mean {b.f1_prior[worst]:.3f}, at N = {worst}). At N = {s.large} it is {s.why('baseline', s.large)}. "
             + ("Its recall falls with N: cross-entropy is then minimised almost entirely by the \"0\"s, so scoring "
@@ -125,7 +178,7 @@ def baseline_answer(s: Study, sparse_test_ones: pd.Series) -> str:
 def weighted_answer(s: Study) -> str:
     """Sub-question 2: the class weighting chosen on validation, and what it changes against the baseline."""
     name = s.name("weighted", s.chosen("weighted"))
-    text = (f"**Your answer.** Chosen on validation F1, the weighting is **{s.chosen('weighted')}**. Its F1 at the "
+    text = (f"Chosen on validation F1, the weighting is **{s.chosen('weighted')}**. Its F1 at the "
             f"training prior is {s.mean.loc[(name, s.small), 'f1_prior']:.3f} at N = {s.small} and "
             f"{s.at(name, s.large)} at N = {s.large}: {s.why(name, s.large)}.")
     if s.has("baseline"):
@@ -140,7 +193,7 @@ def resampled_answer(s: Study, train_ones: int) -> str:
     """Sub-question 3: the resampling factor chosen on validation; train_ones: training "1"s at the largest N."""
     factor = s.chosen("resampled")
     name = s.name("resampled", factor)
-    return (f"**Your answer.** Chosen on validation F1, the factor is **{factor}**: F1 at the training prior "
+    return (f"Chosen on validation F1, the factor is **{factor}**: F1 at the training prior "
             f"{s.mean.loc[(name, s.small), 'f1_prior']:.3f} at N = {s.small}, {s.at(name, s.large)} at N = {s.large}: "
             f"{s.why(name, s.large)}. Resampling draws the same {train_ones} training \"1\"(s) again and again: it adds "
             f"no new \"1\"-like image, so recall at N = {s.large} depends on which \"1\" a seed kept (seed std "
@@ -161,7 +214,7 @@ def proposal_answer(s: Study, priors: pd.Series, target: float = 0.9, max_std: f
     met = (g["mean"] >= target) & (g["std"].fillna(0) <= max_std)
     certifiable = best_certifiable(s, priors)
     short = certifiable.index[certifiable < target]
-    text = (f"**Your answer.** `augmented_gap` reaches a mean F1 at the training prior between {g['mean'].min():.3f} "
+    text = (f"`augmented_gap` reaches a mean F1 at the training prior between {g['mean'].min():.3f} "
             f"(N = {g['mean'].idxmin()}) and {g['mean'].max():.3f} over N = {s.small}…{s.large}, with a seed std of at "
             f"most {g['std'].max():.3f}; the target (mean ≥ {target}, std ≤ {max_std} over "
             f"{gap.seed.nunique()} seeds) is " + ("met at every N." if met.all() else

@@ -40,7 +40,7 @@ def test_q3_answers_follow_the_results(q3_results):
     assert "limited by missed \"1\"s (recall 0.410) and false alarms (1.0 of the 980 test \"0\"s" in base
     assert "the factor is **N/2**" in q3.resampled_answer(s, 1)
     table = q3.family_table(q3_results, "weighted")
-    assert list(table.index) == ["1", "N/10"] and list(table.columns) == [100, 1000]
+    assert list(table.columns) == ["1", "N/10"] and list(table.index) == [100, 1000]
 
 
 def test_q3_proposal_and_certification(q3_results):
