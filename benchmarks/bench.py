@@ -36,7 +36,7 @@ from mnist_hw.engine.optim import Adam
 from mnist_hw.engine.train import FitOptions, TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
 from mnist_hw.questions.q3.data import load_imbalanced
-from mnist_hw.questions.q3.remedies import STACKED, train_stacked
+from mnist_hw.questions.q3.remedies import STACKED, train_stacked_seeds
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
            for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
@@ -138,7 +138,7 @@ def q3_case(device, root, report, ours_epoch, dataloader_ds, steps: int) -> None
                              steps) / math.ceil(len(dataloader_ds) / b)
     loader = per_step * math.ceil(len(train) / b)
     memory = inmemory_epoch(train, b, seeded(0, SimpleMLP, 784, 4, 2).to(device), "adam", 1e-3, steps)
-    scored = train_stacked(data, cfg, STACKED)
+    scored = train_stacked_seeds(data, cfg, seeds, STACKED)
     models = len(seeds) * (len(scored[0].names) - 1)  # 'threshold' reuses the baseline's model
     stack = MLPStack([seeded(0, SimpleMLP, 784, 4, 2)] * models, device, streams=len(seeds))
     report(f"Q3 N={N}, {len(seeds)} seeds x {models // len(seeds)} models", loader * models, memory * models,
