@@ -5,7 +5,7 @@
 #              notebooks prepared with tiny parameters, checked outputs)
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
 # make report: build the hand-in from the executed notebooks: runs/report/report.html (+ .pdf where Chromium is installed)
-# make bench : classic torchvision pipeline vs mnist_hw, side by side
+# make bench : mnist_hw against the torchvision DataLoader pipeline and the in-memory textbook loop, side by side
 # make venv  : only create or update .venv: from requirements-lock.txt, then this package editable. Checks $(PYTHON)'s
 #              version first; rebuilds a .venv made by another Python or left half-installed. TORCH_INDEX=<url>
 #              installs torch and torchvision from that index instead (the CPU-only build: docs/install.md)
