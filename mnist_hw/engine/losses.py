@@ -65,7 +65,7 @@ def margin(out: Tensor) -> Tensor:
 
 def focal(out: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
     """Per-model focal loss on the logit difference: torchvision's sigmoid_focal_loss without alpha, written out
-    (the same operations, so the same numbers) because importing torchvision costs a second (docs/benchmark.md).
+    (the same operations, so the same numbers): importing torchvision pulls in torch._dynamo (docs/design.md).
     Labels y (B,) shared by the models, or (B, M), one column per model."""
     z = margin(out)
     target = (y if y.dim() == 2 else y[:, None].expand(-1, out.shape[1])).to(z.dtype)
