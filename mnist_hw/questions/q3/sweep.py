@@ -1,5 +1,5 @@
 """Q3's sweep: every N x seed x method trained and scored, through the one sweep runner (mnist_hw.runs.sweep): each
-(N, seed)'s rows stored as soon as they are trained and resumed by row identity (ROW_KEY)."""
+N's rows (all its seeds) stored as soon as they are trained and resumed by row identity (ROW_KEY)."""
 from __future__ import annotations
 
 import dataclasses
