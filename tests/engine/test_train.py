@@ -161,3 +161,19 @@ def test_relative_error_is_the_largest_difference_over_the_tensors_scale():
     assert classic.relative_error(a, b) == pytest.approx(1e-6 / 2.0)  # scale-relative: tiny
     # cs231n's element-wise ratio of the same tensors is 1/3, set by the near-zero element alone
     assert ((a - b).abs() / (a.abs() + b.abs())).max().item() == pytest.approx(1 / 3)
+
+
+def test_streams_that_share_a_split_keep_one_copy_and_draw_the_same_batches():
+    """Resampling's streams draw from one split: the table holds it once, and every step's minibatches are those of
+    a table holding a copy per stream."""
+    from mnist_hw.engine.train import MinibatchStreams
+    g = torch.Generator().manual_seed(0)
+    train = Split(torch.randn(50, 784, generator=g), torch.randint(2, (50,), generator=g))
+    stack = MLPStack([seeded(0, SimpleMLP, 784, 4, 2) for _ in range(3)], streams=3)
+    weights = [torch.ones(50), torch.linspace(1, 5, 50), torch.linspace(5, 1, 50)]
+    shared = MinibatchStreams(stack, [train] * 3, [0, 1, 2], 8, weights)
+    copies = MinibatchStreams(stack, [train, Split(train.x.clone(), train.y.clone()), Split(train.x.clone(), train.y.clone())],
+                              [0, 1, 2], 8, weights)
+    assert len(shared.table) == 50 and len(copies.table) == 150
+    for (xa, ya), (xb, yb) in zip(shared.epoch(), copies.epoch(), strict=True):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
