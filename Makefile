@@ -6,7 +6,7 @@
 # make grade : rerun the four notebooks fresh into a scratch folder and compare with results/ (never writes tracked files)
 # make report: build the hand-in from the executed notebooks: runs/report/report.html (+ .pdf where Chromium is installed);
 #              AUTHOR="Name" puts a name on its title page (else $MNIST_HW_AUTHOR, else the file .mnist_hw_author)
-# make bench : classic torchvision pipeline vs mnist_hw, side by side
+# make bench : mnist_hw against the torchvision DataLoader pipeline and the in-memory textbook loop, side by side
 # make venv  : only create or update .venv: from requirements-lock.txt, then this package editable. Checks $(PYTHON)'s
 #              version first; rebuilds a .venv made by another Python or left half-installed. TORCH_INDEX=<url>
 #              installs torch and torchvision from that index instead (the CPU-only build: docs/install.md)

@@ -1,12 +1,15 @@
-"""Classic PyTorch pipeline vs mnist_hw, side by side in one process, on the same data and device.
+"""mnist_hw against two peers, side by side in one process, on the same data and device.
 
-classic : torchvision MNIST + ToTensor/Normalize transforms + Subset + DataLoader, nn.Module, torch.optim, autograd,
-          one model at a time
-mnist_hw: in-memory tensors, hand-derived backward, the fused Adam kernel, lockstep stacks for the Q2 grid,
-          seeds as the minibatch streams of one stack (Q1)
+DataLoader: torchvision MNIST + ToTensor/Normalize transforms + Subset + DataLoader, nn.Module, torch.optim,
+            autograd, one model at a time
+in-memory : what a careful student writes: MNIST kept as tensors, a shuffled index per epoch, x[idx], nn.Module,
+            torch.optim, autograd, one model at a time (the textbook loop over tensors)
+mnist_hw  : in-memory tensors, hand-derived backward, the fused Adam kernel, lockstep stacks for the Q2 grid,
+            seeds as the minibatch streams of one stack (Q1, Q3)
 
-Prints seconds per epoch of each case, the speed-up, and mnist_hw's achieved GFLOP/s against a measured
-matrix-multiply peak of the same machine; the Adam step through torch.optim against the fused kernel called
+Prints seconds per epoch of each case under each peer, mnist_hw's speed-up over both, and mnist_hw's achieved
+GFLOP/s against a measured matrix-multiply peak of the same machine (the share of the limit each question
+reaches); the Adam step through torch.optim against the fused kernel called
 directly; with --scaling, the cost per model of stacks of 1 to 240 models; with --workers, the Q2 grid's stacks
 one at a time on every thread vs two at a time on a share each.
 Run it as `python -m mnist_hw bench` (or `python benchmarks/bench.py`), e.g. with --dry-run.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import platform
 import time
 
@@ -31,6 +35,8 @@ from mnist_hw.runs.sweep import sweep_configs
 from mnist_hw.engine.optim import Adam
 from mnist_hw.engine.train import TrainConfig, fit
 from mnist_hw.engine.device import resolve_device, synchronize
+from mnist_hw.questions.q3.data import load_imbalanced
+from mnist_hw.questions.q3.remedies import STACKED, train_stacked_seeds
 
 Q2_GRID = [(b, o, lr, h, a) for b in (64, 128, 1024) for o, lr in (("adam", 1e-3), ("sgd", 1e-2))
            for h in (4, 32, 64, 128) for a in ("sigmoid", "relu")]
@@ -52,6 +58,25 @@ def classic_epoch(ds, batch_size: int, model: torch.nn.Module, optimizer: str, l
         opt.step()
     synchronize(device)
     return (time.perf_counter() - start) * len(loader) / steps
+
+
+def inmemory_epoch(data: Split, batch_size: int, model: torch.nn.Module, optimizer: str, lr: float,
+                   max_steps: int | None, autoencoder: bool = False, seed: int = 0) -> float:
+    """Seconds for one epoch of the textbook loop over in-memory tensors (extrapolated from max_steps steps)."""
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    order = torch.randperm(len(data), generator=generator(seed, "shuffle")).to(data.x.device)
+    batches = order.split(batch_size)
+    steps = len(batches) if max_steps is None else min(max_steps, len(batches))
+    synchronize(data.x.device)
+    start = time.perf_counter()
+    for idx in batches[:steps]:
+        x, y = data.x[idx], data.y[idx]
+        opt.zero_grad()
+        out = model(x)
+        (F.mse_loss(out, x) if autoencoder else F.cross_entropy(out, y)).backward()
+        opt.step()
+    synchronize(data.x.device)
+    return (time.perf_counter() - start) * len(batches) / steps
 
 
 def torchvision_split(root, digits, normalize: bool) -> Subset:
@@ -98,6 +123,26 @@ def adam_step_us(device, numel: int = 784 * 16 + 16 + 17 * 2, reps: int = 2000) 
             best = min(best, (time.perf_counter() - start) / reps * 1e6)
         times[name] = best
     return times
+
+
+def q3_case(device, root, report, ours_epoch, dataloader_ds, steps: int) -> None:
+    """Q3's unit: one N (100) with its 5 seeds, the cross-entropy family's 7 784-4-2 models per seed (baseline,
+    4 class weightings, logit adjustment, focal) as one stack with a stream per seed; the peers train the 35
+    models one at a time (one model timed, times 35; the DataLoader over the 0-vs-1 set, its steps scaled to N=100's
+    training split)."""
+    seeds, N, b = range(5), 100, 64
+    data = [load_imbalanced(N, s, root, device) for s in seeds]
+    train = data[0].splits.train
+    cfg = TrainConfig(hidden=4, activation="relu", epochs=1, batch_size=b)
+    per_step = classic_epoch(dataloader_ds, b, seeded(0, SimpleMLP, 784, 4, 2).to(device), "adam", 1e-3, device,
+                             steps) / math.ceil(len(dataloader_ds) / b)
+    loader = per_step * math.ceil(len(train) / b)
+    memory = inmemory_epoch(train, b, seeded(0, SimpleMLP, 784, 4, 2).to(device), "adam", 1e-3, steps)
+    scored = train_stacked_seeds(data, cfg, seeds, STACKED)
+    models = len(seeds) * (len(scored[0].names) - 1)  # 'threshold' reuses the baseline's model
+    stack = MLPStack([seeded(0, SimpleMLP, 784, 4, 2)] * models, device, streams=len(seeds))
+    report(f"Q3 N={N}, {len(seeds)} seeds x {models // len(seeds)} models", loader * models, memory * models,
+           sum(s.seconds for s in scored), stack_flops(stack, len(train)))
 
 
 def scaling(device, root, steps_budget: int) -> None:
@@ -161,11 +206,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     print(f"# {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {device}")
     peak = matmul_peak(device)
     print(f"# float32 matmul peak (2048^3): {peak:.0f} GFLOP/s")
-    print(f"{'case':<30}{'classic s/epoch':>16}{'mnist_hw s/epoch':>18}{'speed-up':>10}{'GFLOP/s':>9}{'of peak':>9}")
+    print(f"# s/epoch; 'x DL' and 'x mem': mnist_hw's speed-up over the DataLoader and the in-memory loop")
+    print(f"{'case':<34}{'DataLoader':>11}{'in-memory':>11}{'mnist_hw':>10}{'x DL':>7}{'x mem':>7}{'GFLOP/s':>9}"
+          f"{'of peak':>9}")
+    share: dict[str, list[float]] = {}  # question -> the share of the peak of each of its cases
 
-    def report(case, classic, ours, flops):
-        print(f"{case:<30}{classic:>16.2f}{ours:>18.3f}{classic / ours:>9.1f}x{flops / ours / 1e9:>9.1f}"
-              f"{flops / ours / 1e9 / peak:>9.1%}")
+    def report(case, loader, memory, ours, flops):
+        share.setdefault(case[:2], []).append(flops / ours / 1e9 / peak)
+        print(f"{case:<34}{loader:>11.2f}{memory:>11.2f}{ours:>10.3f}{loader / ours:>6.1f}x{memory / ours:>6.1f}x"
+              f"{flops / ours / 1e9:>9.1f}{flops / ours / 1e9 / peak:>9.1%}")
 
     def ours_epoch(stack, train, loss=CrossEntropy(), seeds=None, **kw):
         """Seconds for one epoch of the stack (one Split, or one per stream shuffled by seeds)."""
@@ -181,36 +230,46 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     q1, q1_ds = load_splits((0, 1), seed=0, root=root, device=device), torchvision_split(root, [0, 1], True)
     seeds = (0, 1, 2)  # Q1's seeds as the streams of one stack, each on its own split and shuffling
     trains = [load_splits((0, 1), seed=s, root=root, device=device).train for s in seeds]
-    classic = {}
+    loader, memory = {}, {}
     for b in (2, 128):
-        classic[b] = best_of(lambda: classic_epoch(q1_ds, b, seeded(0, SimpleMLP, 784, 16, 2).to(device), "adam", 1e-3,
-                                                   device, few))
+        loader[b] = best_of(lambda: classic_epoch(q1_ds, b, seeded(0, SimpleMLP, 784, 16, 2).to(device), "adam", 1e-3,
+                                                  device, few))
+        memory[b] = best_of(lambda: inmemory_epoch(q1.train, b, seeded(0, SimpleMLP, 784, 16, 2).to(device), "adam",
+                                                   1e-3, few))
         stack = MLPStack([seeded(0, SimpleMLP, 784, 16, 2)], device)
-        report(f"Q1 0-vs-1, batch {b}", classic[b], best_of(lambda: ours_epoch(stack, q1.train, batch_size=b)),
+        report(f"Q1 0-vs-1, batch {b}", loader[b], memory[b], best_of(lambda: ours_epoch(stack, q1.train, batch_size=b)),
                stack_flops(stack, len(q1.train)))
     stack = MLPStack([seeded(s, SimpleMLP, 784, 16, 2) for s in seeds], device, streams=len(seeds))
     ours = best_of(lambda: ours_epoch(stack, trains, batch_size=2, seeds=list(seeds)))
-    report("Q1 b2, 3 seeds as streams", classic[2], ours / len(seeds), stack_flops(stack, len(q1.train)) / len(seeds))
-    print(f"{'':<30}(per model: the 3-stream stack's epoch / 3; classic: one model at batch 2, as above)")
+    report("Q1 b2, 3 seeds as streams", loader[2], memory[2], ours / len(seeds),
+           stack_flops(stack, len(q1.train)) / len(seeds))
+    print(f"{'':<34}(per model: the 3-stream stack's epoch / 3; the peers: one model at batch 2, as above)")
 
     q2, q2_ds = load_splits(range(10), seed=0, root=root, device=device), torchvision_split(root, list(range(10)), True)
     steps = min(few or args.classic_steps, args.classic_steps)
-    classic = sum(classic_epoch(q2_ds, b, seeded(0, SimpleMLP, 784, h, 10, a).to(device), o, lr, device, steps)
-                  for b, o, lr, h, a in Q2_GRID)
+    model = lambda h, a: seeded(0, SimpleMLP, 784, h, 10, a).to(device)
+    loader = sum(classic_epoch(q2_ds, b, model(h, a), o, lr, device, steps) for b, o, lr, h, a in Q2_GRID)
+    memory = sum(inmemory_epoch(q2.train, b, model(h, a), o, lr, steps) for b, o, lr, h, a in Q2_GRID)
     ours = flops = 0.0
     for (b, o, lr), group in itertools.groupby(Q2_GRID, key=lambda c: c[:3]):
         stack = MLPStack([seeded(0, SimpleMLP, 784, h, 10, a) for *_, h, a in group], device)
         ours += ours_epoch(stack, q2.train, batch_size=b, optimizer=o, lr=lr)
         flops += stack_flops(stack, len(q2.train))
-    report("Q2 grid (48 models)", classic, ours, flops)
+    report("Q2 grid (48 models)", loader, memory, ours, flops)
+
+    q3_case(device, root, report, ours_epoch, q1_ds, steps)
 
     q4 = load_splits(range(10), seed=0, root=root, standardize=False, device=device)
     b, lr = 64, 5e-4  # the Q4 notebook's defaults
-    classic = classic_epoch(torchvision_split(root, list(range(10)), False), b, seeded(0, Autoencoder).to(device),
-                            "adam", lr, device, steps, autoencoder=True)
+    loader = classic_epoch(torchvision_split(root, list(range(10)), False), b, seeded(0, Autoencoder).to(device),
+                           "adam", lr, device, steps, autoencoder=True)
+    memory = inmemory_epoch(q4.train, b, seeded(0, Autoencoder).to(device), "adam", lr, steps, autoencoder=True)
     stack = MLPStack([seeded(0, Autoencoder)], device)
-    report(f"Q4 autoencoder, batch {b}", classic, ours_epoch(stack, Split(q4.train.x, q4.train.x), batch_size=b, lr=lr,
-                                                             loss=MSE()), stack_flops(stack, len(q4.train)))
+    report(f"Q4 autoencoder, batch {b}", loader, memory,
+           ours_epoch(stack, Split(q4.train.x, q4.train.x), batch_size=b, lr=lr, loss=MSE()),
+           stack_flops(stack, len(q4.train)))
+    print("\n# share of the float32 matmul peak each question's training reaches: "
+          + ", ".join(f"{q} {min(v):.1%}" + (f" to {max(v):.1%}" if len(v) > 1 else "") for q, v in share.items()))
 
     adam = adam_step_us(device, reps=200 if args.dry_run else 2000)
     print("\n# Adam step on a 784-16-2 flat buffer: " + ", ".join(f"{k} {v:.1f} us" for k, v in adam.items())

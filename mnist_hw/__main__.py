@@ -22,7 +22,7 @@ PURPOSE = {
              "the committed results/.",
     "report": "Build the hand-in: one self-contained HTML page of the four executed notebooks (and a PDF where "
               "Chromium is installed).",
-    "bench": "Time the classic torchvision pipeline against mnist_hw, side by side (benchmarks/bench.py).",
+    "bench": "Time mnist_hw against the DataLoader pipeline and the in-memory loop, side by side (benchmarks/bench.py).",
     "lab": "Start JupyterLab on notebooks/ (arguments after lab go to jupyter lab).",
 }
 EXAMPLES = {

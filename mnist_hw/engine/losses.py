@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 LossGrad = tuple[Tensor, Tensor]  # (losses (M,), dL/d(outputs) (B, M, out))
@@ -63,20 +64,37 @@ def margin(out: Tensor) -> Tensor:
 
 
 def focal(out: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
-    """Per-model focal loss (torchvision's sigmoid_focal_loss, no alpha) on the logit difference."""
-    # imported here, not at the top: importing torchvision pulls in torch._dynamo (docs/design.md)
-    from torchvision.ops import sigmoid_focal_loss
-    target = y[:, None].float().expand(-1, out.shape[1])
-    return sigmoid_focal_loss(margin(out), target, alpha=-1, gamma=gamma, reduction="none").mean(0)
+    """Per-model focal loss on the logit difference: torchvision's sigmoid_focal_loss without alpha, written out
+    (the same operations, so the same numbers): importing torchvision pulls in torch._dynamo (docs/design.md).
+    Labels y (B,) shared by the models, or (B, M), one column per model."""
+    z = margin(out)
+    target = (y if y.dim() == 2 else y[:, None].expand(-1, out.shape[1])).to(z.dtype)
+    p = torch.sigmoid(z)
+    ce = F.binary_cross_entropy_with_logits(z, target, reduction="none")
+    p_t = p * target + (1 - p) * (1 - target)
+    return (ce * ((1 - p_t) ** gamma)).mean(0)
 
 
 class Mixed:
-    """Different losses for consecutive groups of models in one stack: [(loss, number of models), ...]."""
+    """Different losses for consecutive groups of each stream's models in one stack: [(loss, models per stream), ...].
+    Labels y (B,) shared by the models, or (B, M), one column per model (models on several minibatch streams)."""
+
+    per_model_targets = True
 
     def __init__(self, parts: Sequence[tuple[Callable[[Tensor, Tensor], LossGrad], int]]):
         self.parts = [(loss, n) for loss, n in parts if n]
 
     def __call__(self, out: Tensor, y: Tensor) -> LossGrad:
-        chunks = out.split([n for _, n in self.parts], 1)
-        losses, grads = zip(*(loss(chunk, y) for (loss, _), chunk in zip(self.parts, chunks)))
-        return torch.cat(losses), torch.cat(grads, 1)
+        sizes = [n for _, n in self.parts]
+        B, M, O = out.shape
+        S = M // sum(sizes)  # the streams: models are stream-major, each stream holding the same groups
+        if S == 1:
+            chunks, ys = out.split(sizes, 1), [y] * len(sizes) if y.dim() == 1 else y.split(sizes, 1)
+        else:  # each group's models of every stream, gathered stream-major
+            chunks = [c.reshape(B, S * n, O) for c, n in zip(out.view(B, S, -1, O).split(sizes, 2), sizes)]
+            ys = [y] * len(sizes) if y.dim() == 1 else [c.reshape(B, S * n) for c, n in zip(y.view(B, S, -1).split(sizes, 2), sizes)]
+        losses, grads = zip(*(loss(chunk, target) for (loss, _), chunk, target in zip(self.parts, chunks, ys)))
+        if S == 1:
+            return torch.cat(losses), torch.cat(grads, 1)
+        return (torch.cat([l.view(S, -1) for l in losses], 1).view(M),
+                torch.cat([g.view(B, S, -1, O) for g in grads], 2).view(B, M, O))

@@ -175,6 +175,14 @@ class MLPStack:
             models.append(model)
         return models
 
+    def streams_apart(self) -> list[MLPStack]:
+        """Each stream's models as a stack of its own (copies of the current weights): a stream's predictions then
+        cost only its own models, computed as they would be had it trained alone."""
+        if self.streams == 1:
+            return [self]
+        models, K = self.to_models(), self.per_stream
+        return [MLPStack(models[s * K:(s + 1) * K], self.device) for s in range(self.streams)]
+
 
 def _views(buffer: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
     """Consecutive views of the given shapes into a flat buffer."""

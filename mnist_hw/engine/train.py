@@ -140,8 +140,8 @@ def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: i
 
 class MinibatchStreams:
     """The minibatch streams of one fit: stream s draws from train[s] (or the one `train`), shuffled by seed[s], with
-    sample_weights[s] drawn with replacement. Every stream's samples sit in one table, so a step gathers all the
-    streams' minibatches with one index."""
+    sample_weights[s] drawn with replacement. Every stream's samples sit in one table (a split that several streams
+    draw from, once), so a step gathers all the streams' minibatches with one index."""
 
     def __init__(self, stack: MLPStack, train: Split | Sequence[Split], seed: int | Sequence[int], batch_size: int,
                  sample_weights: Tensor | Sequence[Tensor] | None = None):
@@ -150,8 +150,12 @@ class MinibatchStreams:
         self.gens = [generator(s, "shuffle") for s in _per_stream(seed, S, "seeds", numbers.Integral, "an int")]
         self.weights = _per_stream(sample_weights, S, "sample_weights", Tensor, "one tensor")
         self.n, self.batch_size, self.device = len(trains[0]), batch_size, stack.device
-        self.table = Split(torch.cat([t.x for t in trains]), torch.cat([t.y for t in trains])) if S > 1 else trains[0]
-        self.offsets = torch.arange(S, device=self.device) * self.n
+        # one copy of each distinct split (streams that resample one split share it): stream s reads block place[s]
+        distinct = list({id(t): t for t in trains}.values())
+        place = [next(j for j, t in enumerate(distinct) if t is mine) for mine in trains]
+        self.table = (Split(torch.cat([t.x for t in distinct]), torch.cat([t.y for t in distinct]))
+                      if len(distinct) > 1 else distinct[0])
+        self.offsets = torch.tensor(place, device=self.device) * self.n
         self.steps_per_epoch = math.ceil(self.n / batch_size)
 
     def epoch(self) -> Iterator[tuple[Tensor, Tensor]]:

@@ -102,3 +102,20 @@ def test_predict_and_evaluate_per_stream(splits):
     flipped = Split(splits.val.x.flip(0), splits.val.y.flip(0))
     accuracy = evaluate(stack, [splits.val, flipped])["accuracy"]
     torch.testing.assert_close(accuracy, evaluate(stack, splits.val)["accuracy"])  # same points, other order
+
+
+
+def test_streams_that_share_a_split_keep_one_copy_and_draw_the_same_batches():
+    """Resampling's streams draw from one split: the table holds it once, and every step's minibatches are those of
+    a table holding a copy per stream."""
+    from mnist_hw.engine.train import MinibatchStreams
+    g = torch.Generator().manual_seed(0)
+    train = Split(torch.randn(50, 784, generator=g), torch.randint(2, (50,), generator=g))
+    stack = MLPStack([seeded(0, SimpleMLP, 784, 4, 2) for _ in range(3)], streams=3)
+    weights = [torch.ones(50), torch.linspace(1, 5, 50), torch.linspace(5, 1, 50)]
+    shared = MinibatchStreams(stack, [train] * 3, [0, 1, 2], 8, weights)
+    copies = MinibatchStreams(stack, [train, Split(train.x.clone(), train.y.clone()), Split(train.x.clone(), train.y.clone())],
+                              [0, 1, 2], 8, weights)
+    assert len(shared.table) == 50 and len(copies.table) == 150
+    for (xa, ya), (xb, yb) in zip(shared.epoch(), copies.epoch(), strict=True):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)

@@ -61,9 +61,10 @@ def weights_of(method: str) -> tuple[str, ...]:
     return FACTORS if method in ("weighted", "resampled") else ("-",) if method == "autoencoder" else ("1",)
 
 
-def _seeded_stack(seed: int, hidden: int, activation: str, count: int, device: torch.device, streams: int = 1) -> MLPStack:
-    """`count` 784-hidden-2 MLPs all initialised from `seed`, as they would be alone (on `streams` streams)."""
-    return MLPStack([seeded(seed, SimpleMLP, 784, hidden, 2, activation) for _ in range(count)], device, streams)
+def _seeded_stack(seeds: Sequence[int], hidden: int, activation: str, count: int, device: torch.device) -> MLPStack:
+    """A stream per seed of `count` 784-hidden-2 MLPs, each initialised from its stream's seed as it would be alone."""
+    return MLPStack([seeded(seed, SimpleMLP, 784, hidden, 2, activation) for seed in seeds for _ in range(count)],
+                    device, streams=len(seeds))
 
 
 def heads(data: Imbalanced, methods: Sequence[str]) -> list[Head]:
@@ -79,14 +80,30 @@ def heads(data: Imbalanced, methods: Sequence[str]) -> list[Head]:
 
 
 def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) -> Scored:
-    """Baseline, class-weighted CE, logit adjustment and focal loss trained in lockstep on one minibatch stream;
-    'threshold' is the baseline's model with its threshold moved to the highest score of a validation "0"."""
-    train, val = data.splits.train, data.splits.val
-    ce, n_focal = heads(data, methods), int("focal" in methods)
-    stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ce) + n_focal, train.x.device)
-    loss = Mixed([(CrossEntropy(torch.tensor([h.class_weight for h in ce]), torch.tensor([h.offset for h in ce])), len(ce)),
+    """train_stacked_seeds for one seed (cfg.seed)."""
+    return train_stacked_seeds([data], cfg, [cfg.seed], methods)[0]
+
+
+def train_stacked_seeds(data: Sequence[Imbalanced], cfg: TrainConfig, seeds: Sequence[int],
+                        methods: Sequence[str]) -> list[Scored]:
+    """Baseline, class-weighted CE, logit adjustment and focal loss trained in lockstep, one stack with a minibatch
+    stream per seed (data[i] of one N for seeds[i]); 'threshold' is the baseline's model with its threshold moved to
+    the highest score of a validation "0". One Scored per seed, with its share of the stack's time."""
+    ce, n_focal = [heads(d, methods) for d in data], int("focal" in methods)
+    stack = _seeded_stack(seeds, cfg.hidden, cfg.activation, len(ce[0]) + n_focal, data[0].splits.train.x.device)
+    loss = Mixed([(CrossEntropy(torch.tensor([h.class_weight for hs in ce for h in hs]),
+                                torch.tensor([h.offset for hs in ce for h in hs])), len(ce[0])),
                   (AutogradLoss(focal), n_focal)])
-    seconds = fit(stack, train, cfg, loss=loss).seconds
+    seconds = fit(stack, [d.splits.train for d in data], cfg, seeds=list(seeds),
+                  loss=loss).seconds
+    return [_stacked_scored(one, d, hs, n_focal, methods, seconds / len(seeds))
+            for one, d, hs in zip(stack.streams_apart(), data, ce)]
+
+
+def _stacked_scored(stack: MLPStack, data: Imbalanced, ce: list[Head], n_focal: int, methods: Sequence[str],
+                    seconds: float) -> Scored:
+    """One seed's models of train_stacked_seeds, scored (its stream of the trained stack)."""
+    val = data.splits.val
     names = [(h.method, h.weight) for h in ce] + [("focal", "1")] * n_focal
     columns, thresholds = list(range(len(names))), [0.0] * len(names)
     if "threshold" in methods:
@@ -101,17 +118,25 @@ def train_stacked(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str]) ->
 
 
 def train_resampled(data: Imbalanced, cfg: TrainConfig) -> list[Scored]:
-    """One model per factor, on minibatches drawn with replacement with the "1"s up-weighted by the factor
-    (what torch's WeightedRandomSampler does). Each factor needs its own minibatch stream, so the models train
-    as the streams of one stack, each initialised and shuffled from cfg.seed as it would be alone."""
-    train, ups = data.splits.train, factors(data.N, data.splits.train.y)
-    stack = _seeded_stack(cfg.seed, cfg.hidden, cfg.activation, len(ups), train.x.device, streams=len(ups))
-    ones = train.y.cpu().double()  # on the CPU: mps has no float64
-    seconds = fit(stack, [train] * len(ups), cfg, seeds=[cfg.seed] * len(ups),
-                  sample_weights=[1 + (w - 1) * ones for w in ups.values()]).seconds
-    # every stream's model scores the same inputs; the stack's time is shared by its models
-    return [Scored([("resampled", weight)], lambda x, m=m: margin(predict(stack, x))[:, m:m + 1], torch.zeros(1),
-                   seconds / len(ups)) for m, weight in enumerate(ups)]
+    """train_resampled_seeds for one seed (cfg.seed)."""
+    return train_resampled_seeds([data], cfg, [cfg.seed])[0]
+
+
+def train_resampled_seeds(data: Sequence[Imbalanced], cfg: TrainConfig, seeds: Sequence[int]) -> list[list[Scored]]:
+    """One model per seed and factor, on minibatches drawn with replacement with the "1"s up-weighted by the factor
+    (what torch's WeightedRandomSampler does). Each needs its own minibatch stream, so the models train as the
+    streams of one stack (seed-major), each initialised and shuffled from its seed as it would be alone. Per seed,
+    one Scored per factor."""
+    ups = [factors(d.N, d.splits.train.y) for d in data]
+    streams = [(seed, d.splits.train, w) for seed, d, up in zip(seeds, data, ups) for w in up.values()]
+    stack = MLPStack([seeded(seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation) for seed, _, _ in streams],
+                     data[0].splits.train.x.device, streams=len(streams))
+    seconds = fit(stack, [train for _, train, _ in streams], cfg, seeds=[s for s, _, _ in streams],
+                  sample_weights=[1 + (w - 1) * train.y.cpu().double() for _, train, w in streams]).seconds  # CPU: mps has no float64
+    apart, K = stack.streams_apart(), len(ups[0])
+    # each model scores alone; the stack's time is shared by its models
+    return [[Scored([("resampled", weight)], lambda x, one=apart[i * K + k]: margin(predict(one, x)), torch.zeros(1),
+                    seconds / len(streams)) for k, weight in enumerate(up)] for i, up in enumerate(ups)]
 
 
 def augmented_split(data: Imbalanced, seed: int, share: float) -> Split:
@@ -124,27 +149,37 @@ def augmented_split(data: Imbalanced, seed: int, share: float) -> Split:
 
 def train_augmented(data: Imbalanced, cfg: TrainConfig, methods: Sequence[str] = ("augmented", "augmented_gap"),
                     share: float = 0.1, tail: int = 25) -> Scored:
-    """One 784-cfg.hidden-2 MLP trained on the augmented split (see augmented_split); 'augmented' thresholds its
-    logit margin at 0, 'augmented_gap' in the gap between the validation "0"s and held-out distorted "1"s (see
-    gap_threshold). share 0.1, hidden 16 and tail 25 were chosen by benchmarks/q3_tuning.py on data that is not
-    the test set."""
+    """train_augmented_seeds for one seed (cfg.seed)."""
+    return train_augmented_seeds([data], cfg, [cfg.seed], methods, share, tail)[0]
+
+
+def train_augmented_seeds(data: Sequence[Imbalanced], cfg: TrainConfig, seeds: Sequence[int],
+                          methods: Sequence[str] = ("augmented", "augmented_gap"), share: float = 0.1,
+                          tail: int = 25) -> list[Scored]:
+    """Per seed, one 784-cfg.hidden-2 MLP trained on that seed's augmented split (see augmented_split), the seeds as
+    the streams of one stack; 'augmented' thresholds its logit margin at 0, 'augmented_gap' in the gap between the
+    validation "0"s and held-out distorted "1"s (see gap_threshold). share 0.1, hidden 16 and tail 25 were chosen by
+    benchmarks/q3_tuning.py on data that is not the test set."""
     unknown = sorted(set(methods) - {"augmented", "augmented_gap"})
     if unknown:
         raise ValueError(f"train_augmented trains 'augmented' and 'augmented_gap', not {unknown}")
-    val = data.splits.val
     start = time.perf_counter()
-    grown = augmented_split(data, cfg.seed, share)
-    stack = MLPStack([seeded(cfg.seed, SimpleMLP, 784, cfg.hidden, 2, cfg.activation)], grown.x.device)
-    fit(stack, grown, cfg)
-    score = lambda x: margin(predict(stack, x))
-    thresholds = {"augmented": 0.0}
-    if "augmented_gap" in methods:
-        held_out = score(held_out_ones(data, cfg.seed))[:, 0]
-        thresholds["augmented_gap"] = gap_threshold(score(val.x[val.y == 0])[:, 0], held_out, data.prior, tail)
-    synchronize(grown.x.device)
-    names = [m for m in thresholds if m in methods]
-    return Scored([(m, "1") for m in names], lambda x: score(x).expand(-1, len(names)),
-                  torch.tensor([thresholds[m] for m in names]), time.perf_counter() - start)
+    grown = [augmented_split(d, seed, share) for d, seed in zip(data, seeds)]
+    stack = _seeded_stack(seeds, cfg.hidden, cfg.activation, 1, grown[0].x.device)
+    fit(stack, grown, cfg, seeds=list(seeds))
+    scored = []
+    for one, d, seed in zip(stack.streams_apart(), data, seeds):
+        score = lambda x, one=one: margin(predict(one, x))
+        thresholds = {"augmented": 0.0}
+        if "augmented_gap" in methods:
+            val, held_out = d.splits.val, score(held_out_ones(d, seed))[:, 0]
+            thresholds["augmented_gap"] = gap_threshold(score(val.x[val.y == 0])[:, 0], held_out, d.prior, tail)
+        names = [m for m in thresholds if m in methods]
+        scored.append(Scored([(m, "1") for m in names], lambda x, score=score, k=len(names): score(x).expand(-1, k),
+                             torch.tensor([thresholds[m] for m in names]), 0.0))
+    synchronize(grown[0].x.device)
+    seconds = (time.perf_counter() - start) / len(seeds)
+    return [dataclasses.replace(s, seconds=seconds) for s in scored]
 
 
 def held_out_ones(data: Imbalanced, seed: int, count: int = 1000) -> Tensor:
@@ -207,11 +242,23 @@ def train_centroid(data: Imbalanced) -> Scored:
 
 
 def train_autoencoder(zeros: Split, val_zeros: Split, cfg: TrainConfig, quantile: float = 0.99) -> Scored:
-    """One-class detector trained on "0"s only: a 784-cfg.hidden-784 autoencoder whose reconstruction error
-    scores "1"-ness, flagged above the `quantile` of the validation "0"s' errors. It never sees a "1", so it is
-    the same for every N."""
+    """train_autoencoders for one seed (cfg.seed)."""
+    return train_autoencoders([zeros], [val_zeros], cfg, [cfg.seed], quantile)[0]
+
+
+def train_autoencoders(zeros: Sequence[Split], val_zeros: Sequence[Split], cfg: TrainConfig, seeds: Sequence[int],
+                       quantile: float = 0.99) -> list[Scored]:
+    """One-class detectors trained on "0"s only, one per seed (the streams of one stack): a 784-cfg.hidden-784
+    autoencoder whose reconstruction error scores "1"-ness, flagged above the `quantile` of the validation "0"s'
+    errors. It never sees a "1", so it is the same for every N."""
     pixels = lambda x: x * STD + MEAN  # the sigmoid output reconstructs pixels on the [0, 1] scale
-    stack = MLPStack([seeded(cfg.seed, Autoencoder, cfg.hidden, cfg.activation)], zeros.x.device)
-    seconds = fit(stack, Split(pixels(zeros.x), pixels(zeros.x)), cfg, loss=MSE()).seconds
-    error = lambda x: (predict(stack, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
-    return Scored([("autoencoder", "-")], error, error(val_zeros.x)[:, 0].cpu().quantile(quantile).view(1), seconds)
+    stack = MLPStack([seeded(seed, Autoencoder, cfg.hidden, cfg.activation) for seed in seeds], zeros[0].x.device,
+                     streams=len(seeds))
+    seconds = fit(stack, [Split(pixels(z.x), pixels(z.x)) for z in zeros], cfg, seeds=list(seeds),
+                  loss=MSE()).seconds
+    scored = []
+    for one, val in zip(stack.streams_apart(), val_zeros):
+        error = lambda x, one=one: (predict(one, pixels(x))[:, 0] - pixels(x)).pow(2).mean(1, keepdim=True)
+        scored.append(Scored([("autoencoder", "-")], error, error(val.x)[:, 0].cpu().quantile(quantile).view(1),
+                             seconds / len(seeds)))
+    return scored

@@ -97,6 +97,45 @@ def test_mixed_loss_splits_models():
     torch.testing.assert_close(grad, torch.cat([ref_ce[1], ref_focal[1]], 1))
 
 
+def test_mixed_loss_on_streams_equals_each_stream_alone():
+    """Models stream-major (2 streams of 2 CE + 1 focal): one call with per-model labels equals a call per stream."""
+    g = torch.Generator().manual_seed(0)
+    out, y = torch.randn(6, 6, 2, generator=g), torch.randint(2, (2, 6), generator=g)
+    weight = torch.tensor([[1.0, 3.0], [1.0, 5.0], [1.0, 2.0], [1.0, 7.0]])  # per CE model, stream-major
+    losses, grad = Mixed([(CrossEntropy(weight), 2), (AutogradLoss(focal), 1)])(out, y.repeat_interleave(3, 0).T)
+    for s in range(2):
+        ref = Mixed([(CrossEntropy(weight[2 * s:2 * s + 2]), 2), (AutogradLoss(focal), 1)])(out[:, 3 * s:3 * s + 3], y[s])
+        torch.testing.assert_close(losses[3 * s:3 * s + 3], ref[0])  # a mean over the batch: rounding may differ
+        torch.testing.assert_close(grad[:, 3 * s:3 * s + 3], ref[1], rtol=0, atol=0)
+
+
+def test_focal_is_torchvisions_sigmoid_focal_loss():
+    from torchvision.ops import sigmoid_focal_loss
+    g = torch.Generator().manual_seed(0)
+    out, y = 3 * torch.randn(50, 4, 2, generator=g), torch.randint(2, (50,), generator=g)
+    ref = sigmoid_focal_loss(out[..., 1] - out[..., 0], y[:, None].float().expand(-1, 4), alpha=-1, gamma=2,
+                             reduction="none").mean(0)
+    torch.testing.assert_close(focal(out, y), ref, rtol=0, atol=0)
+    torch.testing.assert_close(focal(out, y[:, None].expand(-1, 4)), ref, rtol=0, atol=0)  # per-model labels
+
+
+def test_seeds_as_streams_give_each_seeds_rows_alone():
+    """One N's seeds trained as the streams of each method's stack: every row as that seed trained alone."""
+    train, test = toy(300, 300), toy(60, 60, seed=1)
+    data = [build(train, test, 5, seed) for seed in (0, 3)]
+    cfg = TrainConfig(hidden=4, epochs=2, batch_size=32)
+    zeros = lambda d, name: getattr(d.splits, name).subset(getattr(d.splits, name).y == 0)
+    detectors = remedies.train_autoencoders([zeros(d, "train") for d in data], [zeros(d, "val") for d in data],
+                                            dataclasses.replace(cfg, hidden=8), [0, 3])
+    together = q3_sweep.run_methods_seeds(data, cfg, [0, 3], METHODS, detectors, aug_hidden=8)
+    alone = pd.concat([run_methods(d, dataclasses.replace(cfg, seed=seed), METHODS,
+                                   train_autoencoder(zeros(d, "train"), zeros(d, "val"),
+                                                     dataclasses.replace(cfg, hidden=8, seed=seed)), aug_hidden=8)
+                       for d, seed in zip(data, (0, 3))], ignore_index=True)
+    assert len(together) == 2 * (len(METHODS) + 6) and together.f1_val.notna().any()
+    pd.testing.assert_frame_equal(together.drop(columns="train_time_s"), alone.drop(columns="train_time_s"))
+
+
 def test_gap_threshold_clears_every_zero_and_keeps_separated_ones():
     g = torch.Generator().manual_seed(0)
     zeros, ones = torch.randn(2000, generator=g), 12 + torch.randn(500, generator=g)
