@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -179,7 +179,7 @@ def train_augmented_seeds(data: Sequence[Imbalanced], cfg: TrainConfig, seeds: S
                              torch.tensor([thresholds[m] for m in names]), 0.0))
     synchronize(grown[0].x.device)
     seconds = (time.perf_counter() - start) / len(seeds)
-    return [dataclasses.replace(s, seconds=seconds) for s in scored]
+    return [replace(s, seconds=seconds) for s in scored]
 
 
 def held_out_ones(data: Imbalanced, seed: int, count: int = 1000) -> Tensor:
