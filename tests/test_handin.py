@@ -211,6 +211,6 @@ def test_make_report_takes_an_author():
 
     if not shutil.which("make"):
         pytest.skip("no make")
-    dry = subprocess.run(["make", "-n", "report", "AUTHOR=Ada Lovelace"], cwd=NOTEBOOKS.parent, capture_output=True,
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "report", "AUTHOR=Ada Lovelace"], cwd=NOTEBOOKS.parent, capture_output=True,
                          text=True, check=True).stdout
     assert dry.rstrip().splitlines()[-1].endswith('-m mnist_hw report --author "Ada Lovelace"')
