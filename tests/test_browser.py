@@ -345,8 +345,8 @@ def test_opening_the_notebooks_in_lab_changes_no_file(tmp_path):
         page.goto(server.url("lab/tree/notebooks"))
         page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
         lab = Lab(page, root / "notebooks")
-        for path in COMMITTED:
+        for path in COMMITTED:  # all four open at once: each has its own autosave timer
             lab.open(path.name)
-            page.wait_for_timeout(3000 * AUTOSAVE_S)  # past the autosave interval, twice over
+        page.wait_for_timeout(3000 * AUTOSAVE_S)  # past every notebook's autosave interval, twice over
         browser.close()
     assert git("status", "--porcelain") == "", f"opening the notebooks in Lab changed them:\n{git('diff', '--stat')}"
