@@ -81,15 +81,21 @@ def notebooks(monkeypatch, folder):
     monkeypatch.setattr(runner, "NOTEBOOKS", folder)
 
 
-def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatch, capsys):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("device: str = 'cpu'\nrun_dir: str = ''"),
-                                         nbformat.v4.new_code_cell("1 / 0")])
+def tiny_notebook(monkeypatch, folder, name: str, parameters: str, *body: str) -> None:
+    """Write notebook `name` (a parameters cell, then one code cell per `body`) into `folder`, and register it as
+    question q9, its runs under folder/runs."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(parameters),
+                                         *map(nbformat.v4.new_code_cell, body)])
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "q9_bad.ipynb")
-    notebooks(monkeypatch, tmp_path)
-    register(monkeypatch, Question("q9", "q9_bad"))
-    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    notebooks(monkeypatch, folder)
+    register(monkeypatch, Question("q9", name))
+    monkeypatch.setenv("MNIST_HW_RUNS", str(folder / "runs"))
+
+
+def test_a_failing_notebook_stops_the_run_with_its_location(tmp_path, monkeypatch, capsys):
+    tiny_notebook(monkeypatch, tmp_path, "q9_bad", "device: str = 'cpu'\nrun_dir: str = ''", "1 / 0")
     assert run("q9") == 1
     err = capsys.readouterr().err
     assert "q9_bad.ipynb failed in cell 2: ZeroDivisionError" in err

@@ -12,9 +12,8 @@ from papermill.iorw import NoDatesSafeLoader
 
 from mnist_hw.publish import batch as runner
 from mnist_hw.publish import jobs
-from mnist_hw.registry import Question
 
-from .test_batch import notebooks, register, run
+from .test_batch import run, tiny_notebook
 
 SPELLINGS = ["1e-5", "5e-05", ".001", "1E-3", "1.5e+3", "inf", "-inf", "nan", "123456789012345678901234567890", "7",
              "0.1", "relu", "True", "None"]
@@ -50,16 +49,10 @@ def test_the_runner_hands_papermill_the_same_values(value):
 
 
 def test_a_notebook_receives_the_values_as_plain_papermill_injects_them(tmp_path, monkeypatch):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("device: str = 'cpu'\nrun_dir: str = ''\nlr = 0.1\nbig = 1\ncap = 1.0\nsizes = [1]"),
-        nbformat.v4.new_code_cell("print({k: type(v).__name__ for k, v in dict(lr=lr, big=big, cap=cap).items()},\n"
-                                  "      repr(lr), repr(big), repr(cap), repr(sizes))")])
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "q9_values.ipynb")
-    notebooks(monkeypatch, tmp_path)
-    register(monkeypatch, Question("q9", "q9_values"))
-    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    tiny_notebook(monkeypatch, tmp_path, "q9_values",
+                  "device: str = 'cpu'\nrun_dir: str = ''\nlr = 0.1\nbig = 1\ncap = 1.0\nsizes = [1]",
+                  "print({k: type(v).__name__ for k, v in dict(lr=lr, big=big, cap=cap).items()},\n"
+                  "      repr(lr), repr(big), repr(cap), repr(sizes))")
     run("q9", "-p", "lr", "1e-5", "-p", "big", "123456789012345678901234567890", "-p", "cap", "inf",
         "-y", "{sizes: [5e-05, .001, 1E-3]}")  # status 1: the notebook writes no manifest; its output is what counts
     executed = next((tmp_path / "runs").glob("q9-*/q9_values.ipynb"))
