@@ -66,8 +66,7 @@ def claim(folder: Path, notebook: str, stem: str, run_dir: str = "") -> None:
                      "folder holds one notebook's run")
     foreign = [n for n in names if n not in OWN and n != f"{stem}.ipynb" and not (n.startswith(".") and n.endswith(".tmp"))]
     if foreign:
-        listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise refuse(f"the folder {folder} holds files that are not a run's ({listed}), and nothing there is deleted "
+        raise refuse(f"the folder {folder} holds files that are not a run's ({_listed(foreign)}), and nothing there is deleted "
                      "or written over")
 
 
@@ -98,5 +97,9 @@ def holds_only(folder: Path, names: set[str], given: str) -> None:
         raise NotARunFolder(f"{given} is a file, not a folder")
     other = sorted(p.name for p in folder.iterdir() if p.name not in names) if folder.is_dir() else []
     if other:
-        listed = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
-        raise NotARunFolder(f"{given} holds files this command does not write ({listed}); give it a new or empty folder")
+        raise NotARunFolder(f"{given} holds files this command does not write ({_listed(other)}); give it a new or empty folder")
+
+
+def _listed(names: list[str]) -> str:
+    """The first three names, and how many more: for a message about a folder's files."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
