@@ -150,10 +150,11 @@ def _bench(extra: list[str], prog: str, command: argparse.ArgumentParser) -> int
 
 
 def _lab(extra: list[str]) -> int:
+    from .publish.lab import ENABLE
     from .runs.files import REPO
 
     try:
-        return subprocess.call([sys.executable, "-m", "jupyterlab", str(REPO / "notebooks"), *extra])
+        return subprocess.call([sys.executable, "-m", "jupyterlab", ENABLE, str(REPO / "notebooks"), *extra])
     except KeyboardInterrupt:  # JupyterLab got the Ctrl-C too and shuts itself down
         return 130
 

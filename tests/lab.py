@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from mnist_hw.publish.lab import ENABLE
+
 # The user settings of a fresh Lab: every cell attached to the page (no windowing), nothing saved behind the test's
 # back; and the news / update announcements plugin disabled (no pop-up over the page).
 SETTINGS = {
@@ -20,15 +22,12 @@ DISABLED = ["@jupyterlab/apputils-extension:announcements"]
 
 
 class LabServer:
-    """`jupyter lab` on a free localhost port with a token, its config, settings, workspaces and runtime under `home`."""
+    """`jupyter lab` on a free localhost port with a token, its config, settings, workspaces and runtime under `home`,
+    with the server extension that `make lab` turns on (mnist_hw.publish.lab)."""
 
-    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None, autosave_s: int | None = None):
-        """autosave_s: save every open notebook that Lab holds as changed every that many seconds, as a student's Lab
-        does (its default is 120 s); None: never save behind the test's back."""
+    def __init__(self, root: Path, home: Path, env: dict[str, str] | None = None):
         self.root, self.home, self.token = Path(root), Path(home), secrets.token_hex(16)
         self.extra_env = env or {}
-        self.settings = {**SETTINGS, "@jupyterlab/docmanager-extension/plugin": (
-            {"autosave": False} if autosave_s is None else {"autosave": True, "autosaveInterval": autosave_s})}
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self.stopped: list[psutil.Process] = []  # the server and its kernels, as they were when stopped
@@ -38,7 +37,7 @@ class LabServer:
         dirs = {name: self.home / name for name in ("config", "data", "runtime", "settings", "workspaces")}
         for folder in dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
-        for plugin, values in self.settings.items():
+        for plugin, values in SETTINGS.items():
             file = dirs["settings"] / f"{plugin}.jupyterlab-settings"
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(json.dumps(values))
@@ -51,7 +50,7 @@ class LabServer:
                "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]), "IPYTHONDIR": str(self.home / "ipython")}
         self.log = open(self.home / "server.log", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+            [sys.executable, "-m", "jupyterlab", ENABLE, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
              "--ServerApp.port=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
              "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"],
             cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)

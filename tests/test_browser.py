@@ -1,11 +1,13 @@
 """JupyterLab in a real browser (the system's Chromium driven by Playwright): the committed records as a student
-opens them, and Run All, editing a parameter and rerunning from it on a tiny Q1, all through the page."""
+opens them (and left unchanged by opening them), and Run All, editing a parameter and rerunning from it on a tiny
+Q1, all through the page."""
 import base64
 import contextlib
 import copy
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import nbformat
@@ -116,6 +118,17 @@ class Lab:
                && [...panel.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)""",
             arg=[panel.element_handle(), cells, widgets], timeout=TIMEOUT_MS)
 
+    def save(self, name: str) -> None:
+        """Save the notebook in front (Ctrl+S); wait until the server has written it."""
+        file = self.root / name
+        before = file.stat().st_mtime_ns
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_function("() => true")  # let the page send it
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while file.stat().st_mtime_ns == before:
+            assert time.monotonic() < deadline, f"{name} was not saved"
+            time.sleep(0.1)
+
     def cells(self, panel) -> list[dict]:
         return panel.evaluate(READ_CELLS)
 
@@ -213,33 +226,42 @@ def repository_state() -> tuple[list[str], list[str]]:
 
 @contextlib.contextmanager
 def lab_session(tmp: Path):
-    """A Lab server on a scratch root (copies of the committed notebooks, the page check's samples, a tiny Q1) and
-    one browser page on it. Yields the page's Lab and the server, which is stopped on leaving."""
+    """A Lab server on a scratch clone (the committed notebook pairs, jupytext.toml: Lab saves through jupytext, so
+    the .py sources would change too), the page check's samples and a tiny Q1, all committed; and one browser page
+    on it. Yields the page's Lab, the server and the clone's `git`; the server is stopped on leaving."""
     from playwright.sync_api import sync_playwright  # only this module needs it
 
-    root = tmp / "root"
+    root = tmp / "clone"
     root.mkdir()
-    for path in COMMITTED:
+    for path in [REPO / "jupytext.toml", REPO / ".gitignore", *COMMITTED, *(p.with_suffix(".py") for p in COMMITTED)]:
         shutil.copy(path, root / path.name)
     q1 = nbformat.read(NOTEBOOKS / "q1_binary_batch_size.ipynb", 4)
     nbformat.write(finished_record(q1), root / "sample_clean.ipynb")
     nbformat.write(broken_record(q1), root / "sample_broken.ipynb")
     nbformat.write(tiny_q1(q1), root / "q1_tiny.ipynb")
+    git = lambda *args: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
+                                       capture_output=True, text=True, check=True).stdout
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "the committed notebooks and the test's samples")
     with LabServer(root, tmp / "home", env={"MNIST_HW_RUNS": str(tmp / "runs")}) as server, \
             sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=BROWSER)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url("lab"))
         page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
-        yield Lab(page, root), server
+        yield Lab(page, root), server, git
         browser.close()
 
 
 def check_committed_notebook(lab, path):
-    """Opened in Lab, the record shows no widget error, no stderr or error output, no unfinished bar, every figure."""
+    """Opened in Lab, the record shows no widget error, no stderr or error output, no unfinished bar, every figure;
+    and it is saved once as it opened, as Lab's autosave does (it saves what opening changed: the kernel's
+    language_info, jupytext's filters): the test then checks that the file did not change."""
     nb = nbformat.read(path, 4)
     panel = lab.open(path.name)
     problems = [f"untrusted (a fresh clone), {p}" for p in page_problems(lab.cells(panel), nb)]
+    lab.save(path.name)
     lab.trust(panel, widgets(nb))
     problems += [f"trusted, {p}" for p in page_problems(lab.cells(panel), nb)]
     assert not problems, "\n".join(problems)
@@ -299,14 +321,19 @@ def check_run_all_edit_and_rerun(lab):
 
 
 def test_jupyterlab_in_a_browser(subtests, tmp_path):
-    """One Lab session (a server, a browser): each committed notebook, the page check on its samples, and the
-    student's loop on a tiny Q1, each a subtest; then the server and its kernels must be gone and the repository
-    untouched. One test, so that pytest-xdist runs the whole session on one worker."""
+    """One Lab session (a server, a browser): each committed notebook, then that opening and saving them changed no
+    file of the clone, the page check on its samples, and the student's loop on a tiny Q1, each a subtest; then
+    the server and its kernels must be gone and the repository untouched. One test, so that pytest-xdist runs the
+    whole session on one worker."""
     before = repository_state()
-    with lab_session(tmp_path) as (lab, server):
+    with lab_session(tmp_path) as (lab, server, git):
         for path in COMMITTED:
             with subtests.test("committed notebook", notebook=path.stem):
                 check_committed_notebook(lab, path)
+        with subtests.test("opening and saving the committed notebooks changed no file"):
+            opened = [name for path in COMMITTED for name in (path.name, path.with_suffix(".py").name)]
+            assert git("status", "--porcelain", "--", *opened) == "", \
+                f"opening the notebooks in Lab changed them:\n{git('diff', '--stat')}"
         with subtests.test("page check on a clean and a broken sample"):
             check_page_check(lab)
         with subtests.test("Run All, edit a parameter, rerun below it"):
@@ -317,36 +344,3 @@ def test_jupyterlab_in_a_browser(subtests, tmp_path):
     assert not server.survivors, f"still running after the server's shutdown: {server.survivors}"
     assert repository_state() == before, "the Lab session wrote into the repository"
 
-
-AUTOSAVE_S = 1  # Lab's autosave interval for the next test (a student's Lab: 120 s)
-
-
-def test_opening_the_notebooks_in_lab_changes_no_file(tmp_path):
-    """A student who only looks: Lab with autosave on (every second) opens each committed notebook and waits past
-    the interval; whatever Lab would rewrite on open (its kernelspec, metadata) shows as a change in git."""
-    from playwright.sync_api import sync_playwright
-
-    root = tmp_path / "clone"
-    (root / "notebooks").mkdir(parents=True)
-    for name in ("jupytext.toml", ".gitignore"):  # Lab saves through jupytext: the .py sources would change too
-        shutil.copy(REPO / name, root)
-    for path in COMMITTED:
-        for pair in (path, path.with_suffix(".py")):
-            shutil.copy(pair, root / "notebooks" / pair.name)
-    git = lambda *args: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
-                                       capture_output=True, text=True, check=True).stdout
-    git("init", "-q")
-    git("add", ".")
-    git("commit", "-q", "-m", "the committed notebooks")
-    with LabServer(root, tmp_path / "home", env={"MNIST_HW_RUNS": str(tmp_path / "runs")},
-                   autosave_s=AUTOSAVE_S) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=BROWSER)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server.url("lab/tree/notebooks"))
-        page.wait_for_selector(".jp-DirListing-itemText", timeout=TIMEOUT_MS)
-        lab = Lab(page, root / "notebooks")
-        for path in COMMITTED:  # all four open at once: each has its own autosave timer
-            lab.open(path.name)
-        page.wait_for_timeout(3000 * AUTOSAVE_S)  # past every notebook's autosave interval, twice over
-        browser.close()
-    assert git("status", "--porcelain") == "", f"opening the notebooks in Lab changed them:\n{git('diff', '--stat')}"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mnist_hw import __main__ as cli
+from mnist_hw.publish.lab import ENABLE
 from mnist_hw.publish import batch
 
 ROOT = Path(__file__).parents[1]
@@ -66,11 +67,11 @@ def test_a_usage_error_prints_the_usage_what_was_wrong_and_exits_2(argv, error, 
     assert exit.value.code == 2 and err.startswith("usage: ") and error.replace("'", "") in err.replace("'", ""), err
 
 
-def test_lab_starts_jupyter_lab_on_the_notebooks(monkeypatch):
+def test_lab_starts_jupyter_lab_on_the_notebooks_with_the_extension_that_keeps_them(monkeypatch):
     started = []
     monkeypatch.setattr(cli.subprocess, "call", lambda command: started.append(command) or 0)
     assert cli.main(["lab", "--no-browser"]) == 0
-    assert started == [[sys.executable, "-m", "jupyterlab", str(ROOT / "notebooks"), "--no-browser"]]
+    assert started == [[sys.executable, "-m", "jupyterlab", ENABLE, str(ROOT / "notebooks"), "--no-browser"]]
 
 
 def test_the_benchmark_stays_a_script_of_its_own():
