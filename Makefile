@@ -95,8 +95,10 @@ lock:
 run: venv
 	$(PY) -m mnist_hw run --reference $(if $(FRESH),--fresh)
 
+# The suite starts some forty Pythons (workers, kernels, runs) that import the package and the tests: they share
+# its compiled bytecode in __pycache__/ (git-ignored) even where the environment says PYTHONDONTWRITEBYTECODE.
 test: venv
-	$(PY) -m pytest tests .pytest_cache/nbval
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest tests .pytest_cache/nbval
 
 grade: venv
 	$(PY) -m mnist_hw grade

@@ -7,7 +7,6 @@ import copy
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import nbformat
@@ -55,6 +54,7 @@ READ_CELLS = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].ma
                 img => img.complete ? img.naturalWidth : -1)};
 })"""
 IDLE = ".jp-Notebook-ExecutionIndicator[data-status=idle]"
+SAVED = lambda response: response.request.method == "PUT" and "/api/contents/" in response.url  # a save answered
 
 
 def widgets(nb) -> int:
@@ -103,7 +103,8 @@ class Lab:
         self.page.keyboard.press("Control+Shift+c")
         self.page.locator(".lm-CommandPalette-input").fill("Trust Notebook")
         self.page.keyboard.press("Enter")
-        self.page.locator(".jp-Dialog-button", has_text="Trust").click()
+        with self.page.expect_response(SAVED, timeout=TIMEOUT_MS):  # Lab saves a notebook it has just trusted
+            self.page.locator(".jp-Dialog-button", has_text="Trust").click()
         self._settle(panel, panel.evaluate("p => p.querySelectorAll('.jp-Notebook .jp-Cell').length"), widgets)
 
     def _settle(self, panel, cells: int, widgets: int = 0) -> None:
@@ -119,15 +120,11 @@ class Lab:
             arg=[panel.element_handle(), cells, widgets], timeout=TIMEOUT_MS)
 
     def save(self, name: str) -> None:
-        """Save the notebook in front (Ctrl+S); wait until the server has written it."""
-        file = self.root / name
-        before = file.stat().st_mtime_ns
-        self.page.keyboard.press("Control+s")
-        self.page.wait_for_function("() => true")  # let the page send it
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while file.stat().st_mtime_ns == before:
-            assert time.monotonic() < deadline, f"{name} was not saved"
-            time.sleep(0.1)
+        """Save the notebook in front, `name` (Ctrl+S); wait for the server's answer, sent once every file of the
+        pair is written."""
+        with self.page.expect_response(SAVED, timeout=TIMEOUT_MS) as answer:
+            self.page.keyboard.press("Control+s")
+        assert answer.value.ok, f"saving {name}: {answer.value.status} {answer.value.status_text}"
 
     def cells(self, panel) -> list[dict]:
         return panel.evaluate(READ_CELLS)

@@ -60,7 +60,7 @@ def test_a_hang_up_stops_papermill_and_the_kernel_and_leaves_no_temporary_files(
             assert proc.poll() is None and time.time() - start < 90, proc.stdout.read()
             time.sleep(0.5)
             below = psutil.Process(proc.pid).children(recursive=True)
-        time.sleep(3)  # the kernel at work
+        time.sleep(1)  # the kernel at work
         proc.send_signal(signal.SIGHUP)
         assert proc.wait(15) == 128 + signal.SIGHUP
     except BaseException:
