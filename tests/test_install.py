@@ -4,6 +4,7 @@ leave a clone's `git status` clean. Offline: reads files, and installs the packa
 isolation) into scratch folders. After changing pyproject.toml's dependencies, `make lock` (docs/install.md) brings
 the lock up to date."""
 import ast
+import functools
 import re
 import shlex
 import shutil
@@ -140,12 +141,19 @@ def third_party_imports(paths: list[Path], root: Path = ROOT) -> dict[str, set[s
     return out
 
 
+@functools.cache
+def installed_modules() -> dict[str, list[str]]:
+    """Top-level module -> the installed distributions providing it: a scan of every installed package's files,
+    made once."""
+    return packages_distributions()
+
+
 def distribution_of(module: str) -> str:
     """The distribution that provides a top-level module: the table above, else the installed environment's
     answer when it has exactly one, else the module's own name."""
     if module in DISTRIBUTION:
         return canonicalize_name(DISTRIBUTION[module])
-    installed = packages_distributions().get(module, [])
+    installed = installed_modules().get(module, [])
     return canonicalize_name(installed[0] if len(set(installed)) == 1 else module)
 
 
