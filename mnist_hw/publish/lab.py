@@ -14,11 +14,11 @@ from ..registry import QUESTIONS
 RECORDS = {f"{q.notebook}.ipynb" for q in QUESTIONS.values()}
 OPENING = ("language_info", "jupytext")  # what Lab and jupytext write into a notebook that was only opened
 # The option of `jupyter lab` that turns the extension on beside those the configuration enables.
-ENABLE = '--ServerApp.jpserver_extensions={"mnist_hw.publish.lab": True}'
+ENABLE = f'--ServerApp.jpserver_extensions={{"{__name__}": True}}'
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "mnist_hw.publish.lab"}]
+    return [{"module": __name__}]
 
 
 def _load_jupyter_server_extension(server_app):
