@@ -131,7 +131,7 @@ for ax, b in zip(axes[0], batch_sizes):
     if len(hidden_sizes) > 1:
         plots.log2_axis(ax, hidden_sizes)
     ax.set_title(f"batch {b}"); ax.set_xlabel("hidden units"); ax.grid(alpha=0.3)
-axes[0][0].set_ylabel("validation accuracy (%)"); axes[0][-1].legend(fontsize=8)
+axes[0][0].set_ylabel("validation accuracy (%)"); axes[0][-1].legend(fontsize=plots.PRINT_FONT)
 fig.tight_layout(); run.save_figure(fig, "accuracy_vs_hidden"); plt.show()
 
 # %%
@@ -148,11 +148,13 @@ print(f"whole grid: {times.sum():.1f} s of training for {len(grid)} configuratio
 # %%
 top = tables.best_by_validation(ok, "val_acc", by=["optimizer"])
 pick = curves.merge(top[CONFIG_KEY], on=CONFIG_KEY) if len(top) else curves.head(0)
-fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
+legend_in = 0.25 * len(top)  # one legend line per optimizer, under both panels
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4 + legend_in))
 plots.learning_curves(axes[0], pick, ["optimizer", "batch_size", "hidden", "activation"], "train_loss"); axes[0].set_yscale("log")
-plots.learning_curves(axes[1], pick, ["optimizer", "batch_size", "hidden", "activation"], "val_acc"); axes[1].legend(fontsize=8)
+plots.learning_curves(axes[1], pick, ["optimizer", "batch_size", "hidden", "activation"], "val_acc")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", frameon=False)
 fig.suptitle("best configuration per optimizer (chosen on validation accuracy)", fontsize=10)
-fig.tight_layout(); run.save_figure(fig, "learning_curves"); plt.show()
+fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 1)); run.save_figure(fig, "learning_curves"); plt.show()
 
 # %% [markdown]
 # ## How much of the grid is noise?
@@ -197,7 +199,7 @@ for split in ("val", "test"):
 ax.axhline(98.4, color="gray", ls="--", label="Simard et al. 2003, 800 hidden units (test)")
 if len(both):
     plots.log2_axis(ax, both.hidden)
-ax.set_xlabel("hidden units"); ax.set_ylabel("accuracy (%)"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
+ax.set_xlabel("hidden units"); ax.set_ylabel("accuracy (%)"); ax.grid(alpha=0.3); ax.legend(fontsize=plots.PRINT_FONT)
 fig.tight_layout(); run.save_figure(fig, "wider_hidden"); plt.show()
 tables.readable(both, ["time_share_s", "train_acc", "val_acc", "test_acc"], ["hidden"])
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import ast
 import io
+import json
+import re
 from pathlib import Path
 
 import jupytext
 import matplotlib
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,17 +22,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import mnist_hw.notebook as facade  # noqa: E402
 from mnist_hw.engine import classic  # noqa: E402
-from mnist_hw.publish import record  # noqa: E402
+from mnist_hw.publish import record, report  # noqa: E402
 from mnist_hw.questions import plots, tables  # noqa: E402
 from mnist_hw.questions.q3 import answers, remedies  # noqa: E402
 from mnist_hw.questions.text import show_code  # noqa: E402
 from mnist_hw.registry import QUESTIONS  # noqa: E402
-from mnist_hw.runs.folder import NOTEBOOKS  # noqa: E402
+from mnist_hw.publish.report import printed_text_pt  # noqa: E402
+from mnist_hw.runs.folder import NOTEBOOKS, REPO, figure_facts  # noqa: E402
 
 SOURCES = {q.id: NOTEBOOKS / f"{q.notebook}.py" for q in QUESTIONS.values()}
 MAX_NAMES, MAX_MODULES = 10, 3
-A4_PRINT_WIDTH_IN = (210 - 2 * 12) / 25.4  # the report's page: A4 less its 12 mm side margins
-CSS_PX_PER_IN = 96  # how a browser lays out an image of N pixels: N / 96 inches, at most the page's width
 
 
 @pytest.mark.parametrize("question", SOURCES)
@@ -174,16 +176,12 @@ def test_readable_tables():
     assert list(flagged.columns) == ["diverged"]
 
 
-def printed_font_sizes(fig) -> list[float]:
-    """The size in points of every visible text of `fig` as printed in the report: drawn as the notebook draws it
-    (PNG at its dpi, tight box), laid out at 96 px per inch, shrunk to the page's width if wider."""
+def printed_pt(fig) -> float:
+    """The smallest text of `fig` as the report prints it, saved as Run.save_figure saves it."""
     image = io.BytesIO()
-    fig.savefig(image, format="png", bbox_inches="tight")
-    width_px = int.from_bytes(image.getvalue()[16:20], "big")  # the PNG header's IHDR width
-    drawn_in = width_px / fig.dpi
-    printed_in = min(width_px / CSS_PX_PER_IN, A4_PRINT_WIDTH_IN)
-    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
-    return [t.get_fontsize() * printed_in / drawn_in for t in texts]
+    fig.savefig(image, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return printed_text_pt(figure_facts(fig, image.getvalue()))
 
 
 def test_q3_figure_text_legible_on_paper():
@@ -192,17 +190,37 @@ def test_q3_figure_text_legible_on_paper():
     reps = pd.DataFrame(rows)
     rank = pd.DataFrame({"method": list(remedies.METHODS), "weight": "1"})
     fig = plots.f1_panels(rank, reps)
-    sizes = printed_font_sizes(fig)
-    plt.close(fig)
     assert len(fig.axes) == 10 and fig.axes[0].get_gridspec().ncols == 2
-    assert min(sizes) >= 8, f"smallest printed text {min(sizes):.1f} pt"
+    assert printed_pt(fig) >= 8
 
 
-def test_printed_font_check_sees_a_wide_figure():
+def test_q4_reconstruction_titles_legible_on_paper():
+    images = np.random.default_rng(0).random((10, 5, 784))
+    assert printed_pt(plots.image_pairs(images, images, [f"digit {d}" for d in range(10)])) >= 8
+
+
+def test_printed_size_sees_small_and_wide_figures():
     fig, ax = plt.subplots(figsize=(16, 3))
     ax.set_title("wide", fontsize=10)
-    assert min(printed_font_sizes(fig)) < 8
-    plt.close(fig)
+    assert printed_pt(fig) < 8
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_title("narrow, small", fontsize=7.5)
+    assert printed_pt(fig) < 8
+
+
+@pytest.mark.parametrize("question", [q.id for q in QUESTIONS.values()])
+def test_every_recorded_figure_prints_legibly(question):
+    """Every figure of the committed record, as its run saved it: at least 8 pt on the report's page."""
+    folder = REPO / "results" / QUESTIONS[question].notebook
+    figures = json.loads((folder / "manifest.json").read_text())["figures"]
+    assert sorted(figures) == sorted(p.stem for p in folder.glob("*.png"))
+    small = {name: round(printed_text_pt(f), 1) for name, f in figures.items() if printed_text_pt(f) < 8}
+    assert not small, f"text under 8 pt on paper: {small}"
+
+
+def test_printable_width_within_the_page():
+    page = re.search(r"@page \{ size: A4; margin: \S+ (\d+)mm; \}", (Path(report.__file__).parent / report.TEMPLATE).read_text())
+    assert report.PRINT_WIDTH_IN <= (210 - 2 * int(page.group(1))) / 25.4
 
 
 def test_make_report_takes_an_author():

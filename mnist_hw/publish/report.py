@@ -43,6 +43,18 @@ PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|â
 
 
 
+PRINT_WIDTH_IN = 7.1  # the widest an image prints: A4 less the @page margins and the output area's padding (docs/tests.md)
+CSS_PX_PER_IN = 96  # a browser lays out an image of N pixels N / 96 inches wide, at most the printable width
+
+
+def printed_text_pt(figure: dict[str, float]) -> float:
+    """How large a figure's smallest text prints in the report, from its facts in the run's manifest (width, inline
+    dpi, smallest text; mnist_hw.runs.folder.figure_facts): its inline image laid out at CSS_PX_PER_IN, shrunk to
+    the printable width if wider."""
+    scale = min(figure["dpi"] / CSS_PX_PER_IN, PRINT_WIDTH_IN / figure["width_in"])
+    return figure["smallest_text_pt"] * scale
+
+
 def is_progress(out: nbformat.NotebookNode) -> bool:
     """A progress bar: a widget view (tqdm.auto in a kernel), its finished text as the committed record keeps it
     (mnist_hw.publish.record.clean), or tqdm's text bar on stderr."""

@@ -15,6 +15,9 @@ LABELS = {  # column names as a reader wants them on an axis, with units
 }
 
 
+PRINT_FONT = 8  # points: the smallest text of a figure drawn to print at its own size (about 7 in wide, as on A4)
+
+
 def axis_label(column: str) -> str:
     """The axis label of a result column (the column name itself when it has none)."""
     return LABELS.get(column, column)
@@ -67,16 +70,13 @@ def image_pairs(originals: np.ndarray, reconstructions: np.ndarray, row_labels: 
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if r == 0:
-                    ax.set_title(title, fontsize=7)
+                    ax.set_title(title, fontsize=PRINT_FONT)
         axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
     fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return fig
 
 
 PROTOCOLS = [("f1_test", "(a) sparse test"), ("f1_full", "(b) full test"), ("f1_prior", "(c) at training prior")]
-
-
-PRINT_FONT = 8  # points: the smallest text of a figure drawn to print at its own size (about 7 in wide, as on A4)
 
 
 def f1_panels(rank: pd.DataFrame, reps: pd.DataFrame, columns: int = 2) -> plt.Figure:

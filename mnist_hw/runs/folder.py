@@ -175,6 +175,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+FIGURE_DPI = 110  # the saved PNGs' resolution
+
+
+def figure_facts(fig, png: bytes) -> dict[str, float]:
+    """A figure as saved (`png`, tight box at FIGURE_DPI): its width in inches, the dpi it is shown at inline, and
+    the size in points of its smallest visible text."""
+    from matplotlib.text import Text  # here: the run folder itself needs no matplotlib
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    width_px = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
+    return {"width_in": round(width_px / FIGURE_DPI, 3), "dpi": float(fig.dpi), "smallest_text_pt": min(sizes, default=0.0)}
+
+
 class Run:
     """An open run: its folder, its row stores, its figures and tables, and its manifest."""
 
@@ -209,10 +222,13 @@ class Run:
         return RowStore(self.path(f"{name}.csv"), key, {"code_version": code_version(), "device": self.device.type})
 
     def save_figure(self, fig, name: str) -> Path:
-        """Save a matplotlib figure as name.png in the run folder (the notebook still shows it inline)."""
+        """Save a matplotlib figure as name.png in the run folder (the notebook still shows it inline), and its size
+        and smallest text in the manifest, from which the report's page tells how large that text prints."""
         path, image = self.path(f"{name}.png"), io.BytesIO()
-        fig.savefig(image, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(image, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata={"Software": None})
         write_atomic(path, image.getvalue())
+        self.manifest.setdefault("figures", {})[name] = figure_facts(fig, image.getvalue())
+        self._write()
         return path
 
     def save_table(self, table, name: str, **to_csv) -> Path:
