@@ -5,7 +5,6 @@ tables and figures legibly."""
 from __future__ import annotations
 
 import ast
-import io
 import json
 import re
 from pathlib import Path
@@ -28,7 +27,8 @@ from mnist_hw.questions.q3 import answers, remedies  # noqa: E402
 from mnist_hw.questions.text import show_code  # noqa: E402
 from mnist_hw.registry import QUESTIONS  # noqa: E402
 from mnist_hw.publish.report import printed_text_pt  # noqa: E402
-from mnist_hw.runs.folder import NOTEBOOKS, REPO, figure_facts  # noqa: E402
+from mnist_hw.runs import figure  # noqa: E402
+from mnist_hw.runs.folder import NOTEBOOKS, REPO  # noqa: E402
 
 SOURCES = {q.id: NOTEBOOKS / f"{q.notebook}.py" for q in QUESTIONS.values()}
 MAX_NAMES, MAX_MODULES = 10, 3
@@ -178,10 +178,9 @@ def test_readable_tables():
 
 def printed_pt(fig) -> float:
     """The smallest text of `fig` as the report prints it, saved as Run.save_figure saves it."""
-    image = io.BytesIO()
-    fig.savefig(image, format="png", dpi=110, bbox_inches="tight")
+    image = figure.png(fig)
     plt.close(fig)
-    return printed_text_pt(figure_facts(fig, image.getvalue()))
+    return printed_text_pt(figure.facts(fig, image))
 
 
 def test_q3_figure_text_legible_on_paper():

@@ -49,7 +49,7 @@ CSS_PX_PER_IN = 96  # a browser lays out an image of N pixels N / 96 inches wide
 
 def printed_text_pt(figure: dict[str, float]) -> float:
     """How large a figure's smallest text prints in the report, from its facts in the run's manifest (width, inline
-    dpi, smallest text; mnist_hw.runs.folder.figure_facts): its inline image laid out at CSS_PX_PER_IN, shrunk to
+    dpi, smallest text; mnist_hw.runs.figure.facts): its inline image laid out at CSS_PX_PER_IN, shrunk to
     the printable width if wider."""
     scale = min(figure["dpi"] / CSS_PX_PER_IN, PRINT_WIDTH_IN / figure["width_in"])
     return figure["smallest_text_pt"] * scale

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
-import io
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ from .. import registry
 from ..engine.device import device_reason, gpu_versions, resolve_device
 from ..engine.repository import is_repo
 from ..engine.train import CONFIG_KEY
+from . import figure
 from .claim import NotARunFolder, claim, lock_folder
 from .files import REPO, shown, write_atomic
 from .progress import report
@@ -175,19 +175,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-FIGURE_DPI = 110  # the saved PNGs' resolution
-
-
-def figure_facts(fig, png: bytes) -> dict[str, float]:
-    """A figure as saved (`png`, tight box at FIGURE_DPI): its width in inches, the dpi it is shown at inline, and
-    the size in points of its smallest visible text."""
-    from matplotlib.text import Text  # here: the run folder itself needs no matplotlib
-
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    width_px = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
-    return {"width_in": round(width_px / FIGURE_DPI, 3), "dpi": float(fig.dpi), "smallest_text_pt": min(sizes, default=0.0)}
-
-
 class Run:
     """An open run: its folder, its row stores, its figures and tables, and its manifest."""
 
@@ -224,10 +211,9 @@ class Run:
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as name.png in the run folder (the notebook still shows it inline), and its size
         and smallest text in the manifest, from which the report's page tells how large that text prints."""
-        path, image = self.path(f"{name}.png"), io.BytesIO()
-        fig.savefig(image, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata={"Software": None})
-        write_atomic(path, image.getvalue())
-        self.manifest.setdefault("figures", {})[name] = figure_facts(fig, image.getvalue())
+        path, image = self.path(f"{name}.png"), figure.png(fig)
+        write_atomic(path, image)
+        self.manifest.setdefault("figures", {})[name] = figure.facts(fig, image)
         self._write()
         return path
 
