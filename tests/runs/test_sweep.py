@@ -31,6 +31,14 @@ def test_sweep_writes_rows_as_they_finish_and_resumes(splits, tmp_path):
     pd.testing.assert_frame_equal(fresh.drop(columns=timing), results.drop(columns=timing), check_dtype=False)
 
 
+def test_sweep_one_model_at_a_time_times_each_model(splits):
+    configs = [TrainConfig(hidden=h, epochs=1, batch_size=32, activation=a) for h in (4, 8) for a in ("relu", "sigmoid")]
+    stacked, _ = sweep_configs(configs, lambda s: splits, 3, progress=False)
+    alone, _ = sweep_configs(configs, lambda s: splits, 3, progress=False, lockstep=False)
+    assert (stacked.models_in_step == 4).all() and stacked.time_s.nunique() == 1
+    assert (alone.models_in_step == 1).all() and alone.time_s.nunique() == 4 and (alone.time_share_s == alone.time_s).all()
+
+
 def test_sweep_reuses_rows_of_another_sweep_instead_of_training_them(splits, tmp_path):
     grid = [TrainConfig(hidden=h, epochs=1, batch_size=8, seed=0) for h in (4, 6)]
     study = [TrainConfig(hidden=4, epochs=1, batch_size=8, seed=s) for s in (0, 1, 2)]
