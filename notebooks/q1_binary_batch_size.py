@@ -98,7 +98,7 @@ tables.readable(results, ["time_share_s", "train_acc", "val_acc", "test_acc", "d
 
 # %%
 trained = results[~results.diverged]
-summary = tables.mean_std(trained, ["batch_size"], ["train_acc", "val_acc", "test_acc"], digits=2)
+summary = tables.mean_std(trained, ["batch_size"], ["train_acc", "val_acc", "test_acc"], digits=2).rename_axis("batch size")
 summary.columns = ["train acc (%)", "val acc (%)", "test acc (%)"]
 # the seeds of a batch size train in one stack: its wall time is theirs together; per model, an equal share
 summary.insert(0, "training time, all seeds (s)", trained.groupby("batch_size").time_share_s.sum().round(2))

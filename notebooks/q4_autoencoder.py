@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mnist_hw.notebook import PCA, Autoencoder, ParameterGuard, TrainConfig, load_splits, open_run, plots, seeded
+from mnist_hw.notebook import (PCA, Autoencoder, ParameterGuard, TrainConfig, load_splits, open_run, plots, seeded,
+                               tables)
 from mnist_hw.questions import q4
 
 guard = ParameterGuard(globals())
@@ -100,7 +101,7 @@ curves = history.curves.drop(columns="model")
 run.save_table(curves, "curves", index=False)
 print(f"training time: {history.seconds:.1f} s"
       + (f"; the model DIVERGED (non-finite loss) with {optimizer} at learning rate {lr:g}" if diverged else ""))
-curves.set_index("epoch").round(5).tail()
+tables.readable(curves, ["epoch", "time_s", "train_loss", "val_loss"], ["epoch"], digits=5).tail()
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.8))

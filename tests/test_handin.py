@@ -176,6 +176,25 @@ def test_readable_tables():
     assert list(flagged.columns) == ["diverged"]
 
 
+@pytest.mark.parametrize("question", SOURCES)
+def test_recorded_tables_have_human_headers(question):
+    """No snake_case header (a column or index name as the code spells it) in a table of the committed notebook."""
+    notebook = nbformat.read(SOURCES[question].with_suffix(".ipynb"), as_version=4)
+    tables_html = ["".join(o.data["text/html"]) for c in notebook.cells for o in c.get("outputs", [])
+                   if "text/html" in o.get("data", {}) and "<table" in "".join(o.data["text/html"])]
+    heads = [html.split("<thead>")[1].split("</thead>")[0] for html in tables_html if "<thead>" in html]
+    headers = {h for head in heads for h in re.findall(r"<th[^>]*>([^<]*)</th>", head)}
+    assert tables_html and not {h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h.strip())}
+
+
+def test_legends_in_words():
+    curves = pd.DataFrame({"epoch": [1, 2] * 2, "batch_size": [2, 2, 16, 16], "optimizer": "adam", "train_loss": 1.0})
+    fig, ax = plt.subplots()
+    plots.learning_curves(ax, curves, ["optimizer", "batch_size"])
+    assert [line.get_label() for line in ax.get_lines()] == ["adam, batch size 2", "adam, batch size 16"]
+    plt.close(fig)
+
+
 def printed_pt(fig) -> float:
     """The smallest text of `fig` as the report prints it, saved as Run.save_figure saves it."""
     image = figure.png(fig)

@@ -65,9 +65,28 @@ FOOTER = ('<div style="font: 8pt sans-serif; width: 100%; text-align: center; co
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
 
-def print_pdf(browser: str, page: Path, pdf: Path) -> None:
+# What would not print whole: a table, block of text or image past the page's right edge, a table cell on two lines
+# (but in a table of class report-facts: a name and its value, which may wrap like prose).
+LAYOUT_FAULTS = """() => {
+  const width = document.body.clientWidth, faults = [];
+  for (const el of document.querySelectorAll('table, pre, img'))
+    if (el.getBoundingClientRect().right > width + 1 || el.scrollWidth > el.clientWidth + 1)
+      faults.push(`${el.tagName.toLowerCase()} past the page edge: ${(el.innerText || el.alt || '').slice(0, 40)}`);
+  for (const td of document.querySelectorAll('table:not(.report-facts) td')) {
+    const range = document.createRange(); range.selectNodeContents(td);
+    const boxes = [...range.getClientRects()];
+    if (boxes.some(box => box.top >= boxes[0].bottom - 1)) faults.push(`cell on two lines: ${td.innerText.slice(0, 40)}`);
+  }
+  return faults;
+}"""
+SIDE_MARGIN_MM = 12  # the PDF's left and right margins
+PRINT_WIDTH_PX = round((210 - 2 * SIDE_MARGIN_MM) / 25.4 * 96)  # A4 less the side margins, in CSS pixels
+
+
+def print_pdf(browser: str, page: Path, pdf: Path) -> list[str]:
     """Print the page to A4 PDF through Playwright with `browser` (headless, page numbers in the footer, nothing
-    else around the page); the PDF appears only once complete, else one line says why there is none."""
+    else around the page); the PDF appears only once complete, else one line says why there is none. Returns what
+    would not print whole (LAYOUT_FAULTS, laid out as printed)."""
     from playwright.sync_api import Error, sync_playwright
 
     partial = pdf.with_suffix(".pdf.part")
@@ -75,11 +94,13 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> None:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=browser)
             try:
-                tab = chromium.new_page()
+                tab = chromium.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1100})
                 tab.goto(page.resolve().as_uri(), wait_until="load")
+                tab.emulate_media(media="print")
+                faults = tab.evaluate(LAYOUT_FAULTS)
                 tab.pdf(path=str(partial), format="A4", print_background=True, display_header_footer=True,
                         header_template="<span></span>", footer_template=FOOTER,
-                        margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+                        margin={"top": "14mm", "bottom": "16mm", "left": f"{SIDE_MARGIN_MM}mm", "right": f"{SIDE_MARGIN_MM}mm"})
             finally:
                 chromium.close()
     except Error as err:
@@ -88,3 +109,4 @@ def print_pdf(browser: str, page: Path, pdf: Path) -> None:
         raise SystemExit(f"report: {shown(page)} written, but {Path(browser).name} could not print it to PDF "
                          f"({reason})") from None
     partial.replace(pdf)
+    return faults

@@ -158,8 +158,8 @@ def title_block(sources: list[Source], code: str, name: str | None = None,
         ("Machine", same_or_each(sources, lambda m: f"{m.get('platform', '?')}, {m.get('device_name', '?')}")),
         ("Versions", same_or_each(sources, lambda m: ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))),
     ]
-    header = ["question", "notebook", "run finished", "wall time", "git commit", "code", "device", "CPU threads"]
-    runs = [[s.question, s.notebook.name, finished(s.manifest),
+    header = ["notebook", "run finished", "wall time", "git commit", "code", "device", "CPU threads"]
+    runs = [[s.notebook.name, finished(s.manifest),
              f"{s.manifest['wall_s']:.1f} s" if s.manifest.get("wall_s") else "?",
              s.manifest.get("git_commit") or "n/a", s.manifest.get("code_version", "?"), s.manifest.get("device", "?"),
              str(s.manifest.get("cpu_threads", "?"))] for s in sources]
@@ -223,9 +223,10 @@ def render(sources: list[Source], code: str = "hidden", name: str | None = None)
     return add_contents(html, sources)
 
 
-def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True, name: str | None = None) -> list[Path]:
+def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = True,
+          name: str | None = None) -> tuple[list[Path], list[str]]:
     """Write report.html (and report.pdf when asked and a browser is found: browser.find_browser) into out; return
-    what was written."""
+    what was written and what would not print whole (browser.LAYOUT_FAULTS)."""
     html = render(sources, code, name)
     out.mkdir(parents=True, exist_ok=True)
     page, printed = out / "report.html", out / "report.pdf"
@@ -234,9 +235,8 @@ def build(sources: list[Source], out: Path, code: str = "hidden", pdf: bool = Tr
     partial.replace(page)
     printed.unlink(missing_ok=True)  # never leave an older PDF beside a newer page
     browser = find_browser() if pdf else None
-    if browser:
-        print_pdf(browser, page, printed)
-    return [page, printed] if browser else [page]
+    faults = print_pdf(browser, page, printed) if browser else []
+    return ([page, printed] if browser else [page]), faults
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report") -> int | None:
@@ -267,9 +267,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m mnist_hw report")
             print(f"{prog}: error: {err}", file=sys.stderr)
             return 1
     sources = find_sources(args.run_folders)
-    written = build(sources, out, args.code, pdf=not args.no_pdf, name=author(args.author))
+    written, faults = build(sources, out, args.code, pdf=not args.no_pdf, name=author(args.author))
     for path in written:
         print(shown(path))
+    for fault in faults:
+        print(f"not printed whole: {fault}")
     if len(written) == 1:
         print("no PDF: " + ("--no-pdf given" if args.no_pdf else
                             f"no Chrome, Edge or Chromium found, so the HTML alone; for the PDF, {GET_ONE}, then rerun"))

@@ -46,11 +46,17 @@ def mean_band(ax: plt.Axes, results: pd.DataFrame, x: str, y: str, by: Sequence[
     ax.grid(alpha=0.3)
 
 
+def group_label(by: Sequence[str], name) -> str:
+    """A group's legend entry: each value after its axis label where it has one ("batch size 64"), else alone ("adam")."""
+    values = name if isinstance(name, tuple) else (name,)
+    return ", ".join(f"{LABELS[k]} {v}" if k in LABELS else str(v) for k, v in zip(by, values))
+
+
 def learning_curves(ax: plt.Axes, curves: pd.DataFrame, by: Sequence[str], y: str = "train_loss") -> None:
-    """Per-epoch y (mean over seeds when several) for each `by` group."""
+    """Per-epoch y (mean over seeds when several) for each `by` group, labelled in words ("adam, batch size 64")."""
     for name, df in curves.groupby(list(by)):
         mean = df.groupby("epoch")[y].mean()
-        ax.plot(mean.index, mean.values, marker=".", label=", ".join(f"{k}={v}" for k, v in zip(by, name if isinstance(name, tuple) else (name,))))
+        ax.plot(mean.index, mean.values, marker=".", label=group_label(by, name))
     ax.set_xlabel("epoch")
     ax.set_ylabel(axis_label(y))
     ax.grid(alpha=0.3)

@@ -10,7 +10,8 @@ import pandas as pd
 HEADERS = {"batch_size": "batch size", "seed": "seed", "optimizer": "optimizer", "lr": "learning rate",
            "hidden": "hidden units", "activation": "activation", "schedule": "schedule", "epochs": "epochs",
            "time_s": "training time (s)", "time_share_s": "time per model (s)", "train_acc": "train acc (%)",
-           "val_acc": "val acc (%)", "test_acc": "test acc (%)", "N": "N", "method": "method", "weight": "weight"}
+           "val_acc": "val acc (%)", "test_acc": "test acc (%)", "N": "N", "method": "method", "weight": "weight",
+           "epoch": "epoch", "train_loss": "train loss", "val_loss": "validation loss"}
 
 def mean_std(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str], digits: int = 3) -> pd.DataFrame:
     """'mean ± std' of each column over the rows of every `by` group (e.g. over seeds); 'n/a' when undefined."""

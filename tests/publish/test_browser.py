@@ -114,6 +114,6 @@ def test_a_chrome_under_another_name_prints_the_pdf(monkeypatch, tmp_path):
     monkeypatch.delenv(browser.BROWSER_ENV, raising=False)
     monkeypatch.setenv("PATH", str(bin_dir))
     assert browser.find_browser() == str(bin_dir / "google-chrome")
-    written = report.build(report.committed_sources()[:1], tmp_path / "out")
+    written, _ = report.build(report.committed_sources()[:1], tmp_path / "out")
     assert [p.name for p in written] == ["report.html", "report.pdf"]
     assert written[1].read_bytes().startswith(b"%PDF") and not (tmp_path / "out" / "report.pdf.part").exists()

@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from mnist_hw.publish import report
-from mnist_hw.publish.browser import find_browser
+from mnist_hw.publish.browser import find_browser, print_pdf
 from mnist_hw.registry import QUESTIONS
 from mnist_hw.publish.reference import RESULTS
 from mnist_hw.runs.folder import NOTEBOOKS, REPO
@@ -79,6 +79,22 @@ def test_prints_the_paths_it_wrote(built):
         assert lines[1].endswith("report.pdf")
     else:
         assert lines[1].startswith("no PDF: no Chrome, Edge or Chromium found, so the HTML alone; for the PDF, install")
+
+
+def test_every_table_cell_and_figure_prints_whole(built):
+    if not find_browser():
+        pytest.skip("needs a browser to lay the page out as printed")
+    assert not [line for line in built["printed"].splitlines() if line.startswith("not printed whole")]
+
+
+def test_layout_faults_seen(tmp_path):
+    if not find_browser():
+        pytest.skip("needs a browser to lay the page out as printed")
+    page = tmp_path / "page.html"
+    cells = "".join(f"<td>{'wide cell ' * 3}{i}</td>" for i in range(12))
+    page.write_text(f"<html><body><table><tr>{cells}</tr></table><pre>{'x' * 400}</pre></body></html>")
+    faults = print_pdf(find_browser(), page, tmp_path / "page.pdf")
+    assert any(f.startswith("cell on two lines: wide cell") for f in faults) and any(f.startswith("pre past") for f in faults)
 
 
 def test_headline_numbers_as_in_results(built):
