@@ -86,6 +86,24 @@ def test_autoencoder_gradients_match_autograd(blobs):
     torch.testing.assert_close(losses[0], F.mse_loss(model(x), x))
 
 
+@pytest.mark.parametrize("activation, output_activation", [("relu", "sigmoid"), ("sigmoid", None), ("tanh", "relu")])
+def test_one_model_fast_path_matches_autograd(blobs, activation, output_activation):
+    """A stack of one model takes the plain-product path (no output slots), for (B, in) and (1, B, in) inputs."""
+    x, _ = blobs
+    x = x.double()
+    model = seeded(3, SimpleMLP, 20, 6, 5, activation, output_activation).double()
+    stack = MLPStack([model])
+    for inputs in (x, x[None]):
+        out, cache = stack.forward(inputs)
+        assert cache[3] is None and out.shape == (200, 1, 5)
+        dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=out.dtype)
+        stack.backward(inputs, cache, dout)
+        torch.testing.assert_close(out[:, 0], model(x))
+        want = autograd_grads(model, x, lambda z: (z * dout[:, 0]).sum())
+        for p, exp in zip(stack.to_models()[0].parameters(), want):
+            torch.testing.assert_close(p.grad, exp)
+
+
 def test_to_models_round_trip(blobs):
     x, _ = blobs
     models = [seeded(i, SimpleMLP, 20, h, 3, a) for i, (h, a) in enumerate(ARCHS * 2)]
