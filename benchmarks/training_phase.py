@@ -38,7 +38,7 @@ def once(question: str, N_list: list[int], seeds: list[int]) -> None:
         from mnist_hw.engine.stack import MLPStack
         from mnist_hw.engine.train import fit
         s = load_splits(standardize=False)
-        cfg = TrainConfig(hidden=50, activation="relu", optimizer="adam", lr=1e-3, epochs=30, batch_size=64, seed=0)
+        cfg = TrainConfig(hidden=50, activation="relu", optimizer="adam", lr=5e-4, epochs=30, batch_size=64, seed=0)
         stack = MLPStack([seeded(0, Autoencoder, 50, "relu", "sigmoid")])
         # the notebook's training cell, through the engine's API that every checkout has (fit took options before)
         train = lambda: fit(stack, Split(s.train.x, s.train.x), getattr(cfg, "options", cfg), loss=MSE(),  # noqa: E731
