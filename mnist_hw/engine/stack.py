@@ -133,8 +133,8 @@ class MLPStack:
 
     @property
     def _one_model(self) -> bool:
-        """One model in one stream (Q4's autoencoder): the fast path, plain matrix products with the bias fused
-        in (addmm) and no slot gather, since there is nothing to pad or keep apart."""
+        """One model (Q4's autoencoder): the fast path, plain matrix products (mm, addmm) and no slot gather,
+        since there is nothing to pad or keep apart."""
         return len(self) == 1
 
     def forward(self, x: Tensor) -> tuple[Tensor, tuple]:

@@ -133,8 +133,9 @@ def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: i
     rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
     for block in order.split(rows):
         # index_select, not t[index]: the same copy, several times faster on the CPU (docs/benchmark.md)
-        x = table.x.index_select(0, block.view(-1)).unflatten(0, block.shape)
-        y = x if table.y is table.x else table.y.index_select(0, block.view(-1)).unflatten(0, block.shape)  # Q4: y is x
+        gather = lambda t: t.index_select(0, block.view(-1)).unflatten(0, block.shape)  # noqa: E731
+        x = gather(table.x)
+        y = x if table.y is table.x else gather(table.y)  # Q4's targets are its inputs: gathered once
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             yield xb.transpose(0, 1), yb.transpose(0, 1)
 

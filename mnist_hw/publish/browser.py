@@ -80,7 +80,8 @@ LAYOUT_FAULTS = """() => {
   return faults;
 }"""
 SIDE_MARGIN_MM = 12  # the PDF's left and right margins
-PRINT_WIDTH_PX = round((210 - 2 * SIDE_MARGIN_MM) / 25.4 * 96)  # A4 less the side margins, in CSS pixels
+CSS_PX_PER_IN = 96  # a browser lays out an image of N pixels N / 96 inches wide
+PRINT_WIDTH_PX = round((210 - 2 * SIDE_MARGIN_MM) / 25.4 * CSS_PX_PER_IN)  # A4 less the side margins
 
 
 def print_pdf(browser: str, page: Path, pdf: Path) -> list[str]:

@@ -25,7 +25,7 @@ import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from .browser import GET_ONE, find_browser, print_pdf
+from .browser import CSS_PX_PER_IN, GET_ONE, find_browser, print_pdf
 from .sources import Source, committed_sources, find_sources, run_folder_sources  # noqa: F401  (the report's inputs)
 from .record import WIDGET_VIEW as WIDGET
 from ..registry import QUESTIONS
@@ -44,7 +44,6 @@ PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar: "configurations: 100%|â
 
 
 PRINT_WIDTH_IN = 7.1  # the widest an image prints: A4 less the @page margins and the output area's padding (docs/tests.md)
-CSS_PX_PER_IN = 96  # a browser lays out an image of N pixels N / 96 inches wide, at most the printable width
 
 
 def printed_text_pt(figure: dict[str, float]) -> float:
