@@ -21,7 +21,8 @@ class Question:
     id: str
     notebook: str
     tiny: dict[str, Any] = field(default_factory=dict)
-    alone: bool = True  # trains alone on every core; False: one small model at a time, it shares the machine
+    training: tuple[str, ...] = ("train",)  # its Run.phase names that train models, in order; the runner starts
+    # the next notebook once the last of them has ended (mnist_hw.publish.batch)
 
     @property
     def module(self) -> ModuleType:
@@ -47,11 +48,10 @@ class Question:
 QUESTIONS: dict[str, Question] = {q.id: q for q in (
     Question("q1", "q1_binary_batch_size", {"epochs": 1, "batch_sizes": [64, 512], "seeds": [0, 1]}),
     Question("q2", "q2_ten_digits_grid", {"epochs": 1, "hidden_sizes": [8, 32], "batch_sizes": [1024],
-                                          "extension_hidden": [64], "noise_top": 2, "noise_seeds": [0, 1]}),
-    # Q1's times are its answer and Q2's stacks fill every core: each runs alone. Q3's and Q4's small models gain
-    # little from a second thread (docs/benchmark.md): they run side by side, one thread each.
-    Question("q3", "q3_imbalance", {"epochs": 1, "N_list": [100, 5000], "seeds": [0, 1]}, alone=False),
-    Question("q4", "q4_autoencoder", {"epochs": 1, "batch_size": 256}, alone=False),
+                                          "extension_hidden": [64], "noise_top": 2, "noise_seeds": [0, 1]},
+             training=("grid", "noise", "wide")),
+    Question("q3", "q3_imbalance", {"epochs": 1, "N_list": [100, 5000], "seeds": [0, 1]}),
+    Question("q4", "q4_autoencoder", {"epochs": 1, "batch_size": 256}),
 )}
 
 

@@ -20,7 +20,6 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
 from mnist_hw.notebook import ParameterGuard, SimpleMLP, TrainConfig, open_run, plots, tables
@@ -40,7 +39,7 @@ ae_hidden: int = 32  # hidden units of the one-class autoencoder 784-h-784
 ae_quantile: float = 0.99  # the autoencoder flags errors above this quantile of validation zeros
 aug_hidden: int = 16  # hidden units of the augmented / augmented_gap MLP 784-h-2
 device: str = "auto"  # auto (cuda > cpu; mps only by name) | cpu | cuda | mps
-cpu_threads: int = 1  # torch CPU threads; these matrices are too small to gain from more, and extra threads contend on shared cores
+workers: int = 0  # speed: N values trained at the same time, each on its share of the CPU threads (0: one per CPU thread on the CPU, 1 on a GPU)
 data_root: str = ""  # folder holding MNIST/raw/ (empty: $MNIST_HW_DATA, else data/ in the repository)
 run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: runs/q3-<hash of parameters and code>)
 
@@ -48,9 +47,9 @@ run_dir: str = ""  # folder for this run's CSVs, figures and manifest (empty: ru
 # Check every parameter before any data is loaded or any model trained, then open this run's folder (its CSVs,
 # figures and manifest; rerunning the same parameters resumes from the rows already there).
 params = guard.check(globals(), q3.rules())
-torch.set_num_threads(cpu_threads)
 run = open_run(q3, params, device)
 dev = run.device
+parallel = q3.resolve_workers(workers, dev)  # N values trained at the same time
 print(run.describe())
 
 # %% [markdown]
@@ -95,7 +94,7 @@ q3.answers.loop_code()
 cfg = TrainConfig(hidden=hidden, activation="relu", optimizer="adam", lr=lr, epochs=epochs, batch_size=batch_size)
 with run.phase("train"):
     results = q3.sweep.sweep(N_list, seeds, methods, cfg, ae_hidden=ae_hidden, ae_quantile=ae_quantile, aug_hidden=aug_hidden,
-                          root=data_root or None, device=dev, store=run.rows("results", q3.sweep.ROW_KEY))
+                          root=data_root or None, device=dev, store=run.rows("results", q3.sweep.ROW_KEY), workers=parallel)
 # the earlier report's row-by-row layout (N, weight, times, accuracies, F1) stays available as a CSV
 report_columns = ["train_time_s", "train_acc", "val_acc", "test_acc", "full_acc", "f1_val", "f1_test", "f1_full", "f1_prior"]
 run.save_table(tables.mean_std(results, ["method", "N", "weight"], report_columns, 3), "seed_tables")

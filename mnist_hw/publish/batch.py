@@ -31,7 +31,6 @@ from .jobs import Job, Refused, Unable, all_notebooks, find_notebook, load_batch
 from .live import Board, Stopped, Watched, start, stopping
 from .record import failure, recorded
 from .reference import publish, restore_reference
-from ..registry import question
 from ..runs.files import write_atomic
 from ..runs.claim import NotARunFolder
 from ..runs.folder import CLAIMED_ENV, NOTEBOOKS, lock_folder, other_checkout, runs_root, shown
@@ -121,7 +120,7 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
     with tempfile.TemporaryDirectory(prefix="mnist_hw_run_", ignore_cleanup_errors=True) as scratch:
         source = Path(scratch) / job.notebook.name
         nbformat.write(job.source, source)
-        command = [sys.executable, "-m", "papermill", str(source), str(output), "--cwd", str(NOTEBOOKS),
+        command = [sys.executable, "-m", "mnist_hw.publish.papermill_cli", str(source), str(output), "--cwd", str(NOTEBOOKS),
                    "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
         command += papermill_parameters(job.overrides)
         env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch,
@@ -143,29 +142,19 @@ def papermill_parameters(overrides: dict[str, Any]) -> list[str]:
     return ["-y", yaml.safe_dump(overrides, default_flow_style=True, width=float("inf"), allow_unicode=True).strip()]
 
 
-def stages(jobs: list[Job], parallel: int | None) -> list[tuple[list[int], int]]:
-    """Which jobs run together, and how many at once: with `parallel` K, all of them K at a time; by default (None)
-    each job whose question trains alone (the registry's `alone`) by itself, then the others side by side, as many
-    at once as the machine has cores."""
-    if parallel is not None:
-        return [(list(range(len(jobs))), parallel)]
-    alone = [i for i, job in enumerate(jobs) if question(job.notebook).alone]
-    shared = [i for i in range(len(jobs)) if i not in alone]
-    return [([i], 1) for i in alone] + ([(shared, min(len(shared), os.cpu_count() or 1))] if shared else [])
-
-
 def run_jobs(jobs: list[Job], fresh: bool, parallel: int | None = 1, keep_going: bool = False) -> list[dict[str, Any]]:
-    """Execute the jobs, `parallel` at a time (None: as `stages` schedules them), showing their progress; return
-    their rows in job order. Where jobs run one at a time, a failing notebook stops the rest unless `keep_going`. A
-    SIGTERM, SIGHUP or Ctrl-C stops every running notebook (papermill and its kernel) and raises Interrupted with the rows
-    so far."""
+    """Execute the jobs, `parallel` at a time (None: in turns, see _run_in_turns), showing their progress; return
+    their rows in job order. Unless they run K > 1 at a time, a failing notebook stops the ones not started yet
+    unless `keep_going`. A SIGTERM, SIGHUP or Ctrl-C stops every running notebook (papermill and its kernel) and
+    raises Interrupted with the rows so far."""
     board = Board()
     futures: dict[int, concurrent.futures.Future] = {}
     with stopping():
         try:
-            for indices, at_once in stages(jobs, parallel):
-                if not _run_stage(jobs, indices, at_once, fresh, board, futures, keep_going) and not keep_going:
-                    break
+            if parallel is None:
+                _run_in_turns(jobs, fresh, board, futures, keep_going)
+            else:
+                _run_at_once(jobs, parallel, fresh, board, futures, keep_going)
         except Stopped as stopped:
             board.stop_all(stopped)
             for future in futures.values():
@@ -176,25 +165,42 @@ def run_jobs(jobs: list[Job], fresh: bool, parallel: int | None = 1, keep_going:
     return [futures[i].result() for i in sorted(futures)]
 
 
-def _run_stage(jobs: list[Job], indices: list[int], at_once: int, fresh: bool, board: Board,
-               futures: dict[int, concurrent.futures.Future], keep_going: bool) -> bool:
-    """Run the jobs `indices`, `at_once` at a time, into `futures`; False when one failed (one at a time, the rest
-    of the stage is not started then, unless `keep_going`)."""
+def _run_in_turns(jobs: list[Job], fresh: bool, board: Board, futures: dict[int, concurrent.futures.Future],
+                  keep_going: bool) -> None:
+    """One notebook trains at a time, on every core, with nothing else running: job i+1 starts (papermill, kernel,
+    imports, data) once job i has trained (the end of its last training phase, registry.Question.training) or
+    ended, while job i draws its tables and figures. Unless `keep_going`, a failed job stops the rest."""
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, len(jobs)))
+    try:
+        for i, job in enumerate(jobs):
+            if i:
+                board.wait_until(lambda: futures[i - 1].done() or board.trained(i - 1))
+                if not keep_going and any(f.done() and f.result()["error"] for f in futures.values()):
+                    break
+            futures[i] = pool.submit(execute, job, fresh, None, board, i)
+        board.wait(list(futures.values()))
+    finally:  # on a stop, run_jobs ends the running notebooks and waits for them; nothing queued starts
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_at_once(jobs: list[Job], at_once: int, fresh: bool, board: Board,
+                 futures: dict[int, concurrent.futures.Future], keep_going: bool) -> None:
+    """Run the jobs `at_once` at a time into `futures`; one at a time, a failed job stops the rest unless
+    `keep_going`."""
     # each job is its own papermill process; the cores are shared out, since K jobs each using every core
     # would oversubscribe the CPU (measured here: two 2-thread Q1 runs at once, each 5x slower than alone)
     threads = max(1, (os.cpu_count() or 1) // at_once) if at_once > 1 else None
     pool = concurrent.futures.ThreadPoolExecutor(at_once)
     try:
-        for i in indices:
-            futures[i] = pool.submit(execute, jobs[i], fresh, threads, board, i)
+        for i, job in enumerate(jobs):
+            futures[i] = pool.submit(execute, job, fresh, threads, board, i)
             if at_once == 1:
                 board.wait([futures[i]])
                 if futures[i].result()["error"] and not keep_going:
-                    return False
-        board.wait([futures[i] for i in indices])
+                    return
+        board.wait(list(futures.values()))
     finally:  # on a stop, run_jobs ends the running notebooks and waits for them; nothing queued starts
         pool.shutdown(wait=False, cancel_futures=True)
-    return not any(futures[i].result()["error"] for i in indices)
 
 
 def combine(rows: list[dict[str, Any]], jobs: list[Job], batch_file: Path) -> Path:

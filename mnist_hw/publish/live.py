@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +188,15 @@ class Board:
         if stopped is not None:  # stop() ran before this process existed
             stop(proc)
 
+    def trained(self, key: int) -> bool:
+        """Whether a running notebook's kernel said, since it started, that it has trained (Run.phase)."""
+        with self.lock:
+            watched = self.running.get(key)
+        if watched is None:
+            return False
+        state = read_progress(watched.progress)
+        return bool(state.get("trained")) and state.get("updated", 0) >= watched.started
+
     def end(self, key: int, line: str) -> None:
         with self.lock:
             watched = self.running.pop(key, None)
@@ -212,9 +221,13 @@ class Board:
                     print(f"{w.label}: {text}", flush=True)
                     w.shown, w.printed = what, now
 
-    def wait(self, futures: list, poll: float = 0.5) -> None:
+    def wait(self, futures: list, poll: float = 0.25) -> None:
         """Tick until every future is done."""
-        while not all(f.done() for f in futures):
+        self.wait_until(lambda: all(f.done() for f in futures), poll)
+
+    def wait_until(self, done: Callable[[], bool], poll: float = 0.25) -> None:
+        """Tick until done() is true."""
+        while not done():
             self.tick()
             time.sleep(poll)
 

@@ -178,10 +178,12 @@ def _now() -> str:
 class Run:
     """An open run: its folder, its row stores, its figures and tables, and its manifest."""
 
-    def __init__(self, notebook: str, folder: Path, params: Mapping[str, Any], device: torch.device):
+    def __init__(self, notebook: str, folder: Path, params: Mapping[str, Any], device: torch.device,
+                 training: tuple[str, ...] = ()):
         from ..engine.data import RAW_MD5  # verified by data.ensure_mnist before any file is read
 
         self.notebook, self.dir, self.device = notebook, folder, torch.device(device)
+        self.training = training  # the phases that train models (registry.Question.training)
         asked = params.get("device", self.device.type)  # the notebook's parameter: 'auto' or a name
         self._start = time.perf_counter()
         self.manifest: dict[str, Any] = {
@@ -225,13 +227,15 @@ class Run:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time a named phase (data, training, evaluation, ...) into the manifest."""
+        """Time a named phase (data, training, evaluation, ...) into the manifest; the end of the last training phase
+        tells the batch runner that this kernel has trained (it then starts the next notebook)."""
         start = time.perf_counter()
         report(phase=name, phase_changed=time.time())
         try:
             yield
         finally:
-            report(phase=None, last_phase=name, phase_changed=time.time())
+            report(phase=None, last_phase=name, phase_changed=time.time(),
+                   **({"trained": True} if self.training and name == self.training[-1] else {}))
             phases = self.manifest["phases_s"]
             phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 3)
             self._write()
@@ -292,7 +296,7 @@ def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torc
     writable_folder(folder, params.get("run_dir") or "")
     if folder not in _LOCKS and os.environ.get(CLAIMED_ENV) != str(folder):
         _LOCKS[folder] = lock_folder(folder)
-    return Run(q.id, folder, params, device)
+    return Run(q.id, folder, params, device, q.training)
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look at what a run records

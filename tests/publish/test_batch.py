@@ -2,6 +2,9 @@
 batches; whatever cannot run is refused before anything runs, with the usage and exit status 2."""
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -299,10 +302,57 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
     assert out.metadata.papermill == {"parameters": {"a": 1}, "input_path": "notebooks/q1.py", "output_path": "notebooks/q1.ipynb"}
 
 
-def test_by_default_q1_and_q2_run_alone_and_q3_and_q4_side_by_side(monkeypatch):
-    jobs = [runner.Job(runner.find_notebook(q)) for q in ("q4", "q1", "q3", "q2")]
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
-    assert runner.stages(jobs, None) == [([1], 1), ([3], 1), ([0, 2], 2)]
-    assert runner.stages(jobs, 3) == [([0, 1, 2, 3], 3)]  # --jobs K: K at a time, whatever the questions
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 1)
-    assert runner.stages(jobs[:1], None) == [([0], 1)]  # one core: side by side means one at a time
+def fake_kernels(monkeypatch, fails: frozenset[int] = frozenset()) -> list[tuple[str, int, float]]:
+    """Replace papermill by threads that act as the kernels do under the runner: start, train 0.6 s, say so in the
+    progress file, draw for 0.3 s and end (a job in `fails` fails while it trains); the events as (event, job, time).
+    Each finds a progress file of an earlier run that was killed after training: it must not count."""
+    events: list[tuple[str, int, float]] = []
+
+    def execute(job, fresh, threads, board, key):
+        progress = job.run_dir() / "progress.json"
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        progress.write_text(json.dumps({"trained": True, "updated": time.time() - 60}))  # an earlier run's, killed
+        board.begin(key, runner.Watched(job.label, progress), "started")
+        events.append(("start", key, time.time()))
+        time.sleep(0.6)
+        if key in fails:
+            board.end(key, "failed")
+            return {"error": "boom", "index": key}
+        progress.write_text(json.dumps({"trained": True, "updated": time.time()}))
+        events.append(("trained", key, time.time()))
+        time.sleep(0.3)
+        events.append(("end", key, time.time()))
+        board.end(key, "finished")
+        return {"error": None, "index": key}
+    monkeypatch.setattr(runner, "execute", execute)
+    return events
+
+
+def test_by_default_one_notebook_trains_at_a_time_and_the_next_starts_while_it_draws(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    events = fake_kernels(monkeypatch)
+    jobs = [runner.Job(runner.find_notebook(q)) for q in ("q1", "q2", "q3", "q4")]
+    rows = runner.run_jobs(jobs, fresh=False, parallel=None)
+    assert [r["index"] for r in rows] == [0, 1, 2, 3] and not any(r["error"] for r in rows)
+    at = {(event, key): t for event, key, t in events}
+    for k in range(3):
+        assert at["trained", k] <= at["start", k + 1] < at["end", k]  # the next starts once this one has trained
+
+
+def test_in_turns_a_failed_notebook_stops_the_rest_unless_told_to_keep_going(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_HW_RUNS", str(tmp_path / "runs"))
+    fake_kernels(monkeypatch, fails=frozenset({0}))
+    jobs = [runner.Job(runner.find_notebook(q)) for q in ("q1", "q2", "q3")]
+    assert [r["error"] for r in runner.run_jobs(jobs, fresh=False, parallel=None)] == ["boom"]
+    rows = runner.run_jobs(jobs, fresh=False, parallel=None, keep_going=True)  # grade's reruns: every one runs
+    assert [r["error"] for r in rows] == ["boom", None, None]
+
+
+def test_the_runner_and_its_papermill_processes_start_without_a_grammar_they_never_use():
+    """jsonschema imports rfc3987_syntax, when installed, for format checks nothing here makes (1.5 s per process):
+    the runner's process leaves it out, and so does each papermill process it starts (papermill's own CLI)."""
+    code = "import sys, mnist_hw.publish.batch, jsonschema; print(sys.modules['rfc3987_syntax'])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "None\n"
+    shown = subprocess.run([sys.executable, "-m", "mnist_hw.publish.papermill_cli", "--help"], capture_output=True,
+                           text=True)
+    assert shown.returncode == 0 and "papermill_cli [OPTIONS] NOTEBOOK_PATH" in shown.stdout

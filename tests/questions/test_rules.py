@@ -66,7 +66,7 @@ BOUNDARIES = [
     ("q3_imbalance", "methods", [["centroid", "autoencoder"], list(METHODS)], [[], ["baseline", "baseline"], ["svm"]]),
     ("q3_imbalance", "ae_quantile", [1e-9, 0.5, 1], [0, -0.1, 1.0001, math.nan]),
     ("q3_imbalance", "ae_hidden", [1, 16_384], [0, 16_385]),
-    ("q3_imbalance", "cpu_threads", [1, 1024], [0, 1025]),
+    ("q3_imbalance", "workers", [0, 1, 64], [-1, 1.5]),
     ("q3_imbalance", "batch_size", [1], [0]),
     ("q4_autoencoder", "hidden", [1, 784], [0, 785, 800]),
     ("q4_autoencoder", "output_activation", ["sigmoid", "relu", "tanh", "none"], [None, "softmax", "None"]),
@@ -235,14 +235,14 @@ def zeros_and_ones() -> tuple[Split, Split]:
 @SETTINGS
 @given(N_list=st.lists(st.one_of(near(1, 6742), st.integers(1, 6800)), max_size=3),
        methods=st.lists(st.sampled_from([*METHODS, "svm"]), max_size=4), seeds=st.lists(SEEDS, max_size=2),
-       ae_hidden=HIDDEN, ae_quantile=numbers(), cpu_threads=near(1, 1024))
-@example(N_list=[1, 6742], methods=["baseline"], seeds=[MAX_SEED], ae_hidden=1, ae_quantile=1, cpu_threads=1024)
-def test_q3_accepted_parameters_build(zeros_and_ones, N_list, methods, seeds, ae_hidden, ae_quantile, cpu_threads):
+       ae_hidden=HIDDEN, ae_quantile=numbers(), workers=near(0, 64))
+@example(N_list=[1, 6742], methods=["baseline"], seeds=[MAX_SEED], ae_hidden=1, ae_quantile=1, workers=64)
+def test_q3_accepted_parameters_build(zeros_and_ones, N_list, methods, seeds, ae_hidden, ae_quantile, workers):
     params = {**defaults("q3_imbalance"), "N_list": N_list, "methods": methods, "seeds": seeds, "ae_hidden": ae_hidden,
-              "ae_quantile": ae_quantile, "cpu_threads": cpu_threads}
+              "ae_quantile": ae_quantile, "workers": workers}
     valid = (distinct(N_list, lambda N: whole(N, 1, 6742)) and distinct(methods, lambda m: m in METHODS)
              and distinct(seeds, SEED_OK) and HIDDEN_OK(ae_hidden) and positive(ae_quantile, hi=1)
-             and whole(cpu_threads, 1, 1024))
+             and whole(workers, 0, math.inf))
     assert accepted(check_q3, params) == valid
     if valid:
         for N in N_list:

@@ -54,6 +54,21 @@ def test_open_run_writes_a_manifest_and_phases(runs_root):
     release(run)
 
 
+def test_the_end_of_the_last_training_phase_says_the_kernel_has_trained(runs_root, tmp_path, monkeypatch):
+    """Q2 trains in three phases: its kernel tells the runner (progress) that it has trained only once "wide" ends;
+    the runner then starts the next notebook (mnist_hw.publish.batch)."""
+    from mnist_hw.runs import progress
+
+    state = tmp_path / "progress.json"
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(state))
+    run = run_folder.open_run("q2", {"epochs": 1, "run_dir": ""}, torch.device("cpu"))
+    for name in ("data", "grid", "noise", "wide"):
+        with run.phase(name):
+            assert not progress.read_progress(state).get("trained")
+    assert progress.read_progress(state)["trained"] is True
+    release(run)
+
+
 def test_the_printed_line_says_which_device_ran_and_why(tmp_path, monkeypatch):
     """What every notebook's check cell prints (run.describe()) ends with the device and the reason it was chosen."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

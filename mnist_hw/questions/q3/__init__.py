@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ...engine.rules import HIDDEN, LR, POSITIVE, SEED, Choice, Each, Int, Number, Rules
 from ...runs.guard import RUN, device_present
+from ...runs.sweep import resolve_workers  # noqa: F401  (the notebook's: N values trained at once)
 from ..grading import Check, coverage, finite, holds, near, parameters, read, tolerance
 from .data import largest_N
 from .remedies import METHODS
@@ -15,7 +16,7 @@ def rules() -> Rules:
     """Q3's parameter table: one rule per parameter of the notebook, then the cross-checks."""
     return Rules({"N_list": Each(Int(1, largest_N())), "methods": Each(Choice(METHODS)), "seeds": Each(SEED),
                   "epochs": POSITIVE, "hidden": HIDDEN, "lr": LR, "batch_size": POSITIVE, "ae_hidden": HIDDEN,
-                  "ae_quantile": Number(0.0, 1.0), "aug_hidden": HIDDEN, "cpu_threads": Int(1, 1024), **RUN},
+                  "ae_quantile": Number(0.0, 1.0), "aug_hidden": HIDDEN, "workers": Int(0), **RUN},
                  [device_present])
 
 

@@ -71,10 +71,11 @@ def planned(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str])
 
 def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], cfg: TrainConfig, *,
           ae_hidden: int = 32, ae_quantile: float = 0.99, aug_hidden: int = 16, root: str | None = None,
-          device: torch.device | str = "cpu", store: RowStore | None = None, progress: bool = True) -> pd.DataFrame:
+          device: torch.device | str = "cpu", store: RowStore | None = None, progress: bool = True,
+          workers: int = 1) -> pd.DataFrame:
     """Every N x seed x method, one row per model, through the one sweep runner: a unit is one N with its seeds
     (as the minibatch streams of each method's stack) and the methods whose rows the store does not hold yet (a
-    missing method trains alone), its rows stored as it finishes.
+    missing method trains alone), its rows stored as it finishes; `workers` units train at once (side_by_side).
 
     The autoencoder sees only "0"s, whose split does not depend on N, so it is trained once per set of seeds (one
     stack, a stream per seed) and reused.
@@ -100,5 +101,5 @@ def sweep(N_list: Sequence[int], seeds: Sequence[int], methods: Sequence[str], c
                       for run, s in by_run.items()]
         return units
     results, _ = run_sweep(planned(N_list, seeds, methods), ROW_KEY, plan, store=store, progress=progress,
-                           desc="models", ordered=False)
+                           desc="models", ordered=False, workers=workers)
     return results.astype({"weight": str})
