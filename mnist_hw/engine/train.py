@@ -128,14 +128,23 @@ def _evaluate(stack: MLPStack, data: Split, loss: Callable[[Tensor, Tensor], Los
 
 def _stream_batches(table: Split, order: Tensor, batch_size: int, chunk_bytes: int = 1 << 20) -> Iterator[tuple[Tensor, Tensor]]:
     """Each step's inputs (S, b, in) and targets (S, b, ...) of every stream, for sample indices order (n, S) into
-    table; gathered a cache-sized chunk of steps at a time, since an index op's fixed cost dominates at batch 2."""
+    table; gathered a cache-sized chunk of steps at a time, since an index op's fixed cost dominates at batch 2, into
+    one buffer per table reused by every chunk: a new chunk would be new memory, whose page faults cost more than
+    the copy (docs/benchmark.md). A step's tensors are views of that buffer, valid until the next step is drawn."""
     row_bytes = table.x[0].numel() * table.x.element_size() * order.shape[1]
     rows = max(1, chunk_bytes // (row_bytes * batch_size)) * batch_size
-    for block in order.split(rows):
+    buffers = {}
+
+    def gather(t: Tensor, block: Tensor) -> Tensor:
+        if id(t) not in buffers:
+            buffers[id(t)] = t.new_empty((min(rows, len(order)) * order.shape[1], *t.shape[1:]))
+        out = buffers[id(t)][:block.numel()]
         # index_select, not t[index]: the same copy, several times faster on the CPU (docs/benchmark.md)
-        gather = lambda t: t.index_select(0, block.view(-1)).unflatten(0, block.shape)  # noqa: E731
-        x = gather(table.x)
-        y = x if table.y is table.x else gather(table.y)  # Q4's targets are its inputs: gathered once
+        return torch.index_select(t, 0, block.view(-1), out=out).unflatten(0, block.shape)
+
+    for block in order.split(rows):
+        x = gather(table.x, block)
+        y = x if table.y is table.x else gather(table.y, block)  # Q4's targets are its inputs: gathered once
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             yield xb.transpose(0, 1), yb.transpose(0, 1)
 
