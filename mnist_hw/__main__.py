@@ -69,8 +69,8 @@ def build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]
     run.add_argument("-f", "--parameters-file", action="append", default=[], metavar="FILE",
                      help="set parameters from a YAML file (as papermill's -f)")
     run.add_argument("--batch", type=Path, metavar="FILE", help="a YAML/JSON list of parameter sets: one run each")
-    run.add_argument("--jobs", type=int, metavar="K", help="runs executed at once (default: Q1 and Q2 each alone, "
-                     "Q3 and Q4 side by side, one thread each; a batch one at a time)")
+    run.add_argument("--jobs", type=int, metavar="K", help="runs executed at once, the cores shared out (default: one "
+                     "at a time on every core, the next started while the one before draws; a batch one at a time)")
     run.add_argument("--fresh", action="store_true", help="delete each run's folder first (no resumed rows)")
     run.add_argument("--reference", action="store_true", help="regenerate the committed record with the default "
                      "parameters: once all have run, replace notebooks/*.ipynb, results/ and figures/")

@@ -136,7 +136,7 @@ def test_a_run_talks_at_once_never_falls_silent_and_stops_whole_on_sigterm(mnist
             assert proc.poll() is None and time.time() - start < 90, lines
             time.sleep(0.1)
         below = psutil.Process(proc.pid).children(recursive=True)
-        assert {"papermill", "ipykernel_launcher"} <= {part for p in below for part in p.cmdline()}
+        assert {"mnist_hw.publish.papermill_cli", "ipykernel_launcher"} <= {part for p in below for part in p.cmdline()}
         stopped = time.time()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 128 + signal.SIGTERM

@@ -176,22 +176,21 @@ def _now() -> str:
 
 
 class Run:
-    """An open run: its folder, its row stores, its figures and tables, and its manifest."""
+    """An open run: its folder, its row stores, its figures and tables, and its manifest. `trained_after`: the phase
+    whose end means every model has trained (registry.Question.training; the batch runner starts the next notebook)."""
 
     def __init__(self, notebook: str, folder: Path, params: Mapping[str, Any], device: torch.device,
-                 training: tuple[str, ...] = ()):
+                 trained_after: str | None = None):
         from ..engine.data import RAW_MD5  # verified by data.ensure_mnist before any file is read
 
-        self.notebook, self.dir, self.device = notebook, folder, torch.device(device)
-        self.training = training  # the phases that train models (registry.Question.training)
+        self.notebook, self.dir, self.device, self.trained_after = notebook, folder, torch.device(device), trained_after
         asked = params.get("device", self.device.type)  # the notebook's parameter: 'auto' or a name
         self._start = time.perf_counter()
         self.manifest: dict[str, Any] = {
             "notebook": notebook, "run_dir": shown(folder), "parameters": dict(params),
             "code_version": code_version(), "git_commit": git_commit(), "versions": versions(),
             "device": str(self.device), "device_name": device_name(self.device), **gpu_versions(self.device), **machine(),
-            "platform": platform.platform(),
-            "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
+            "platform": platform.platform(), "mnist_md5": RAW_MD5, "started": _now(), "finished": None, "phases_s": {}, "wall_s": None,
         }
         self.manifest["device_reason"] = device_reason(asked if asked in ("auto", self.device.type) else self.device.type)
         self._write()
@@ -227,15 +226,13 @@ class Run:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time a named phase (data, training, evaluation, ...) into the manifest; the end of the last training phase
-        tells the batch runner that this kernel has trained (it then starts the next notebook)."""
+        """Time a named phase into the manifest; the end of `trained_after` tells the runner this kernel has trained."""
         start = time.perf_counter()
         report(phase=name, phase_changed=time.time())
         try:
             yield
         finally:
-            report(phase=None, last_phase=name, phase_changed=time.time(),
-                   **({"trained": True} if self.training and name == self.training[-1] else {}))
+            report(phase=None, last_phase=name, phase_changed=time.time(), **({"trained": True} if name == self.trained_after else {}))
             phases = self.manifest["phases_s"]
             phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 3)
             self._write()
@@ -296,7 +293,7 @@ def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torc
     writable_folder(folder, params.get("run_dir") or "")
     if folder not in _LOCKS and os.environ.get(CLAIMED_ENV) != str(folder):
         _LOCKS[folder] = lock_folder(folder)
-    return Run(q.id, folder, params, device, q.training)
+    return Run(q.id, folder, params, device, q.training[-1])
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look at what a run records

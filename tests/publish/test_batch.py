@@ -303,8 +303,8 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
 
 
 def fake_kernels(monkeypatch, fails: frozenset[int] = frozenset()) -> list[tuple[str, int, float]]:
-    """Replace papermill by threads that act as the kernels do under the runner: start, train 0.6 s, say so in the
-    progress file, draw for 0.3 s and end (a job in `fails` fails while it trains); the events as (event, job, time).
+    """Replace papermill by threads that act as the kernels do under the runner: start, train 0.4 s, say so in the
+    progress file, draw for 0.1 s and end (a job in `fails` fails while it trains); the events as (event, job, time).
     Each finds a progress file of an earlier run that was killed after training: it must not count."""
     events: list[tuple[str, int, float]] = []
 
@@ -314,13 +314,13 @@ def fake_kernels(monkeypatch, fails: frozenset[int] = frozenset()) -> list[tuple
         progress.write_text(json.dumps({"trained": True, "updated": time.time() - 60}))  # an earlier run's, killed
         board.begin(key, runner.Watched(job.label, progress), "started")
         events.append(("start", key, time.time()))
-        time.sleep(0.6)
+        time.sleep(0.4)
         if key in fails:
             board.end(key, "failed")
             return {"error": "boom", "index": key}
         progress.write_text(json.dumps({"trained": True, "updated": time.time()}))
         events.append(("trained", key, time.time()))
-        time.sleep(0.3)
+        time.sleep(0.1)
         events.append(("end", key, time.time()))
         board.end(key, "finished")
         return {"error": None, "index": key}
