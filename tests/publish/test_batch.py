@@ -304,7 +304,7 @@ def test_executed_notebooks_are_recorded_with_relative_paths_and_no_clock_readin
 
 def fake_kernels(monkeypatch, fails: frozenset[int] = frozenset()) -> list[tuple[str, int, float]]:
     """Replace papermill by threads that act as the kernels do under the runner: start, train 0.4 s, say so in the
-    progress file, draw for 0.1 s and end (a job in `fails` fails while it trains); the events as (event, job, time).
+    progress file, draw for 1 s and end (a job in `fails` fails while it trains); the events as (event, job, time).
     Each finds a progress file of an earlier run that was killed after training: it must not count."""
     events: list[tuple[str, int, float]] = []
 
@@ -320,7 +320,7 @@ def fake_kernels(monkeypatch, fails: frozenset[int] = frozenset()) -> list[tuple
             return {"error": "boom", "index": key}
         progress.write_text(json.dumps({"trained": True, "updated": time.time()}))
         events.append(("trained", key, time.time()))
-        time.sleep(0.1)
+        time.sleep(1.0)  # well over the runner's poll of 0.25 s
         events.append(("end", key, time.time()))
         board.end(key, "finished")
         return {"error": None, "index": key}
