@@ -1,6 +1,7 @@
 """Q3's or Q4's training phase (data loaded beforehand) in this checkout against another checkout of the repository,
-alternately, each in a fresh process on one thread (as `python -m mnist_hw run` trains them, side by side): wall
-and CPU seconds, and the ratios. Q3: its sweep, every N x seed x method; Q4: the autoencoder at the notebook's
+alternately, each in a fresh process on one thread (the code compared, not the schedule: `python -m mnist_hw run`
+now trains each notebook on every core, 3ba9085's runner trained Q3 and Q4 side by side on one each): wall and CPU
+seconds, and the ratios. Q3: its sweep, every N x seed x method; Q4: the autoencoder at the notebook's
 parameters.
 
 Run it as `python benchmarks/training_phase.py q3 --against /path/to/other/checkout --N 100 5000 --repeats 2` (or

@@ -21,8 +21,8 @@ class Question:
     id: str
     notebook: str
     tiny: dict[str, Any] = field(default_factory=dict)
-    training: tuple[str, ...] = ("train",)  # its Run.phase names that train models, in order; the runner starts
-    # the next notebook once the last of them has ended (mnist_hw.publish.batch)
+    trained_after: str = "train"  # the Run.phase whose end means every model has trained: the runner then starts
+    # the next notebook (mnist_hw.publish.batch)
 
     @property
     def module(self) -> ModuleType:
@@ -49,7 +49,7 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
     Question("q1", "q1_binary_batch_size", {"epochs": 1, "batch_sizes": [64, 512], "seeds": [0, 1]}),
     Question("q2", "q2_ten_digits_grid", {"epochs": 1, "hidden_sizes": [8, 32], "batch_sizes": [1024],
                                           "extension_hidden": [64], "noise_top": 2, "noise_seeds": [0, 1]},
-             training=("grid", "noise", "wide")),
+             trained_after="wide"),  # after "grid" and "noise"
     Question("q3", "q3_imbalance", {"epochs": 1, "N_list": [100, 5000], "seeds": [0, 1]}),
     Question("q4", "q4_autoencoder", {"epochs": 1, "batch_size": 256}),
 )}

@@ -120,8 +120,8 @@ def _papermill(job: Job, output: Path, progress: Path, threads: int | None, boar
     with tempfile.TemporaryDirectory(prefix="mnist_hw_run_", ignore_cleanup_errors=True) as scratch:
         source = Path(scratch) / job.notebook.name
         nbformat.write(job.source, source)
-        command = [sys.executable, "-m", "mnist_hw.publish.papermill_cli", str(source), str(output), "--cwd", str(NOTEBOOKS),
-                   "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
+        command = [sys.executable, "-m", "mnist_hw.publish.papermill_cli", str(source), str(output),
+                   "--cwd", str(NOTEBOOKS), "-k", "python3", "--no-progress-bar", "--log-level", "WARNING"]
         command += papermill_parameters(job.overrides)
         env = os.environ | {PROGRESS_ENV: str(progress), CLAIMED_ENV: str(folder), "JUPYTER_RUNTIME_DIR": scratch,
                              "TMPDIR": scratch, "TEMP": scratch, "TMP": scratch} | \
@@ -168,7 +168,7 @@ def run_jobs(jobs: list[Job], fresh: bool, parallel: int | None = 1, keep_going:
 def _run_in_turns(jobs: list[Job], fresh: bool, board: Board, futures: dict[int, concurrent.futures.Future],
                   keep_going: bool) -> None:
     """One notebook trains at a time, on every core, with nothing else running: job i+1 starts (papermill, kernel,
-    imports, data) once job i has trained (the end of its last training phase, registry.Question.training) or
+    imports, data) once job i has trained (the end of its last training phase, registry.Question.trained_after) or
     ended, while job i draws its tables and figures. Unless `keep_going`, a failed job stops the rest."""
     pool = concurrent.futures.ThreadPoolExecutor(max(1, len(jobs)))
     try:

@@ -177,7 +177,7 @@ def _now() -> str:
 
 class Run:
     """An open run: its folder, its row stores, its figures and tables, and its manifest. `trained_after`: the phase
-    whose end means every model has trained (registry.Question.training; the batch runner starts the next notebook)."""
+    whose end means every model has trained (registry.Question.trained_after; the batch runner starts the next notebook)."""
 
     def __init__(self, notebook: str, folder: Path, params: Mapping[str, Any], device: torch.device,
                  trained_after: str | None = None):
@@ -293,7 +293,7 @@ def open_run(question: str | ModuleType, params: Mapping[str, Any], device: torc
     writable_folder(folder, params.get("run_dir") or "")
     if folder not in _LOCKS and os.environ.get(CLAIMED_ENV) != str(folder):
         _LOCKS[folder] = lock_folder(folder)
-    return Run(q.id, folder, params, device, q.training[-1])
+    return Run(q.id, folder, params, device, q.trained_after)
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look at what a run records
